@@ -1,0 +1,365 @@
+"""Checks on the whole model: one concern per function, all run, in order.
+
+Each check takes the document and yields diagnostics; none of them changes
+anything. The front end has already rejected malformed values, so a check
+sees only well-formed objects and reasons about what they mean together.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+
+from netaddr import IPAddress
+
+from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
+from .ir import Document, Forward, LoadBalancer, Network, PortRange, expand_ports
+from .lower import health_check_source, row_name
+
+Check = Callable[[Document], Iterable[Diagnostic]]
+
+
+def _listeners(network: Network) -> Iterator[tuple[str, LoadBalancer | Forward]]:
+    for lb in network.load_balancers:
+        yield "load balancer", lb
+    for fwd in network.forwards:
+        yield "forward", fwd
+
+
+def check_networks_unique(document: Document) -> Iterator[Diagnostic]:
+    seen: dict[str, Span] = {}
+    for network in document.networks:
+        first = seen.setdefault(network.name, network.at("name"))
+        if first is not network.at("name"):
+            yield error(network.at("name"), "E300", f'network "{network.name}" is already defined at {first}')
+
+
+def check_listen_addresses_unique(document: Document) -> Iterator[Diagnostic]:
+    """One listen address, one owner: rows are named after it."""
+    for network in document.networks:
+        seen: dict[IPAddress, tuple[str, Span]] = {}
+        for kind, obj in _listeners(network):
+            span = obj.at("listen_address")
+            if obj.listen_address in seen:
+                other_kind, other = seen[obj.listen_address]
+                yield error(
+                    span,
+                    "E301",
+                    f"listen address {obj.listen_address} is already used by the {other_kind} at {other}",
+                    "a load balancer and a forward, or two of either, cannot share a listen address",
+                )
+            else:
+                seen[obj.listen_address] = (kind, span)
+
+
+def check_row_names_unique(document: Document) -> Iterator[Diagnostic]:
+    """Two networks with one row_prefix and one listen address name one row."""
+    seen: dict[str, tuple[str, Span]] = {}
+    for network in document.networks:
+        for _kind, obj in _listeners(network):
+            name = row_name(network, obj.listen_address, "")
+            span = obj.at("listen_address")
+            if name in seen and seen[name][0] != network.name:
+                yield error(
+                    span,
+                    "E315",
+                    f'rows named "{name}<protocol>" would also be written for network '
+                    f'"{seen[name][0]}" ({seen[name][1]})',
+                    "give the networks different row_prefix values",
+                )
+            seen.setdefault(name, (network.name, span))
+
+
+def check_load_balancers_have_ports(document: Document) -> Iterator[Diagnostic]:
+    for network in document.networks:
+        for lb in network.load_balancers:
+            if not lb.ports:
+                yield error(
+                    lb.at("listen_address"),
+                    "E302",
+                    f"load balancer {lb.listen_address} has no ports: whole-IP load balancing is not allowed",
+                    "a VIP without a port sends ICMP only ever to the first backend; list the ports to balance",
+                )
+
+
+def check_no_sctp_health_checks(document: Document) -> Iterator[Diagnostic]:
+    for network in document.networks:
+        for lb in network.load_balancers:
+            if lb.health_check is None:
+                continue
+            for port in lb.ports:
+                if port.protocol == "sctp":
+                    yield error(
+                        port.at("protocol"),
+                        "E303",
+                        "sctp ports cannot be health-checked: OVN ignores health checks on SCTP VIPs",
+                        "turn healthcheck off or move the sctp ports to a load balancer without one",
+                    )
+
+
+def _reserved(network: Network) -> dict[IPAddress, str]:
+    reserved: dict[IPAddress, str] = {}
+    for version in (4, 6):
+        source = health_check_source(network, version)
+        if source is not None:
+            reserved[source] = f"network {network.name}'s IPv{version} health-check source address"
+    return reserved
+
+
+def _addresses(network: Network) -> Iterator[tuple[IPAddress, Span, str]]:
+    """Every address the network's objects use, where, and as what."""
+    for lb in network.load_balancers:
+        yield lb.listen_address, lb.at("listen_address"), "listen address"
+        for backend in lb.backends:
+            yield backend.target_address, backend.at("target_address"), f'backend "{backend.name}"'
+    for fwd in network.forwards:
+        yield fwd.listen_address, fwd.at("listen_address"), "listen address"
+        if fwd.default_target is not None:
+            yield fwd.default_target, fwd.at("default_target"), "forward target"
+        for port in fwd.ports:
+            yield port.target_address, port.at("target_address"), "forward target"
+    for switch_port in network.switch_ports:
+        for index, address in enumerate(switch_port.addresses):
+            yield address, switch_port.at(f"addresses[{index}]"), f'switch port "{switch_port.name}"'
+
+
+def check_reserved_addresses(document: Document) -> Iterator[Diagnostic]:
+    """The health-check source must be an otherwise unused address."""
+    for network in document.networks:
+        reserved = _reserved(network)
+        for gateway, key in ((network.ipv4, "ipv4_address"), (network.ipv6, "ipv6_address")):
+            if gateway is not None and gateway.ip in reserved:
+                yield error(
+                    network.at(key),
+                    "E304",
+                    f"the gateway {gateway.ip} is {reserved[gateway.ip]}",
+                    "ovn-lbc reserves the last usable IPv4 address as the health-check source; "
+                    "give the router another address",
+                )
+        for address, span, what in _addresses(network):
+            if address in reserved:
+                yield error(
+                    span,
+                    "E304",
+                    f"{what} {address} is {reserved[address]}, reserved for health checks",
+                    "OVN answers ARP/ND for that address itself; using it elsewhere breaks health checks",
+                )
+
+
+def _targets(network: Network) -> Iterator[tuple[IPAddress, IPAddress, Span, str]]:
+    """(target, listen address, where, what) for every backend and forward target."""
+    for lb in network.load_balancers:
+        for backend in lb.backends:
+            yield backend.target_address, lb.listen_address, backend.at("target_address"), f'backend "{backend.name}"'
+    for fwd in network.forwards:
+        if fwd.default_target is not None:
+            yield fwd.default_target, fwd.listen_address, fwd.at("default_target"), "the default target"
+        for port in fwd.ports:
+            yield port.target_address, fwd.listen_address, port.at("target_address"), "the forward target"
+
+
+def check_target_addresses(document: Document) -> Iterator[Diagnostic]:
+    """Targets: the listen address's family, inside the subnet, a host address."""
+    for network in document.networks:
+        for target, listen, span, what in _targets(network):
+            if target.version != listen.version:
+                yield error(
+                    span,
+                    "E305",
+                    f"{what} {target} is IPv{target.version} but the listen address {listen} is IPv{listen.version}",
+                )
+                continue
+            subnet = network.subnet(target.version)
+            if subnet is None:
+                yield error(
+                    span,
+                    "E306",
+                    f"{what} {target} is IPv{target.version} but network {network.name} has no "
+                    f"ipv{target.version}_address",
+                )
+            elif target not in subnet.cidr:
+                yield error(span, "E306", f"{what} {target} is outside network {network.name}'s subnet {subnet.cidr}")
+            elif target == subnet.network or (target.version == 4 and target == subnet.broadcast):
+                role = "network" if target == subnet.network else "broadcast"
+                yield error(span, "E307", f"{what} {target} is the {role} address of {subnet.cidr}")
+            elif target == subnet.ip:
+                yield error(span, "E307", f"{what} {target} is the network's gateway (the router's own address)")
+
+
+def _port_owners(ranges: tuple[PortRange, ...], span: Span, seen: dict[int, Span]) -> Iterator[tuple[int, Span]]:
+    for port in expand_ports(ranges):
+        if port in seen:
+            yield port, seen[port]
+        else:
+            seen[port] = span
+
+
+def check_listen_ports_unique(document: Document) -> Iterator[Diagnostic]:
+    """A listen port names one VIP: at most once per protocol on a listen address."""
+    for network in document.networks:
+        for _kind, obj in _listeners(network):
+            seen: dict[str, dict[int, Span]] = defaultdict(dict)
+            for port in obj.ports:
+                span = port.at("listen_port")
+                reported: set[int] = set()
+                for number, first in _port_owners(port.listen_ports, span, seen[port.protocol]):
+                    if number in reported:
+                        continue
+                    reported.add(number)
+                    where = "earlier in this list" if first == span else f"at {first}"
+                    yield error(
+                        span,
+                        "E308",
+                        f"listen port {number}/{port.protocol} of {obj.listen_address} is already used {where}",
+                    )
+
+
+def check_target_port_counts(document: Document) -> Iterator[Diagnostic]:
+    """Target ports: none, one, or one per listen port of every entry using them."""
+    for network in document.networks:
+        for lb in network.load_balancers:
+            for port in lb.ports:
+                listen_count = len(expand_ports(port.listen_ports))
+                for name in dict.fromkeys(port.target_backends):
+                    backend = lb.backend(name)
+                    if backend is None:
+                        continue
+                    count = len(expand_ports(backend.target_ports))
+                    if count > 1 and count != listen_count:
+                        yield error(
+                            backend.at("target_port"),
+                            "E309",
+                            f'backend "{name}" has {count} target ports but the port entry at '
+                            f"{port.at('listen_port')} has {listen_count} listen ports",
+                            "give one target port, or exactly one per listen port of every entry using the backend",
+                        )
+        for fwd in network.forwards:
+            for fport in fwd.ports:
+                listen_count = len(expand_ports(fport.listen_ports))
+                count = len(expand_ports(fport.target_ports))
+                if count > 1 and count != listen_count:
+                    yield error(
+                        fport.at("target_port"),
+                        "E309",
+                        f"{count} target ports for {listen_count} listen ports",
+                        "give one target port, or exactly one per listen port",
+                    )
+
+
+def check_target_backends(document: Document) -> Iterator[Diagnostic]:
+    for network in document.networks:
+        for lb in network.load_balancers:
+            names = [backend.name for backend in lb.backends]
+            for port in lb.ports:
+                seen: set[str] = set()
+                for index, name in enumerate(port.target_backends):
+                    span = port.at(f"target_backend[{index}]")
+                    if name not in names:
+                        yield error(span, "E310", f'no backend named "{name}"{did_you_mean(name, names)}')
+                    elif name in seen:
+                        yield error(span, "E314", f'backend "{name}" is listed twice in this port entry')
+                    seen.add(name)
+
+
+def check_backend_names_unique(document: Document) -> Iterator[Diagnostic]:
+    for network in document.networks:
+        for lb in network.load_balancers:
+            seen: dict[str, Span] = {}
+            for backend in lb.backends:
+                span = backend.at("name")
+                if backend.name in seen:
+                    yield error(span, "E311", f'backend "{backend.name}" is already defined at {seen[backend.name]}')
+                else:
+                    seen[backend.name] = span
+
+
+def check_health_check_sources(document: Document) -> Iterator[Diagnostic]:
+    """A health-checked backend needs a switch port and a source address."""
+    for network in document.networks:
+        ports_by_address = {a: p for p in network.switch_ports for a in p.addresses}
+        for lb in network.load_balancers:
+            if lb.health_check is None:
+                continue
+            span = lb.at("config.healthcheck")
+            for version in sorted({b.target_address.version for b in lb.backends}):
+                if health_check_source(network, version) is not None:
+                    continue
+                if version == 6:
+                    yield error(
+                        span,
+                        "E313",
+                        "IPv6 health checks need the network's router_mac and an ipv6_address of /64 or shorter",
+                        "the source address is the EUI-64 address of router_mac in the network's /64",
+                    )
+                else:
+                    yield error(
+                        span,
+                        "E317",
+                        f"network {network.name}'s IPv4 subnet has no spare address for the health-check source",
+                        "use a subnet of /30 or larger",
+                    )
+            for backend in lb.backends:
+                if backend.target_address not in ports_by_address:
+                    yield error(
+                        backend.at("target_address"),
+                        "E312",
+                        f'backend "{backend.name}" ({backend.target_address}) has no switch port: '
+                        "health checks need one",
+                        f"add the Logical_Switch_Port with this address to network {network.name}'s switch_ports",
+                    )
+
+
+def check_switch_port_addresses(document: Document) -> Iterator[Diagnostic]:
+    for network in document.networks:
+        seen: dict[IPAddress, str] = {}
+        for switch_port in network.switch_ports:
+            for index, address in enumerate(switch_port.addresses):
+                owner = seen.setdefault(address, switch_port.name)
+                if owner != switch_port.name:
+                    yield error(
+                        switch_port.at(f"addresses[{index}]"),
+                        "E316",
+                        f'address {address} is also on switch port "{owner}": '
+                        "a health check could not tell which port to probe",
+                    )
+
+
+def check_forwards(document: Document) -> Iterator[Diagnostic]:
+    for network in document.networks:
+        for fwd in network.forwards:
+            if not fwd.ports and fwd.default_target is None:
+                yield warning(
+                    fwd.at("listen_address"),
+                    "W001",
+                    f"forward {fwd.listen_address} has no ports and no default target: it does nothing",
+                )
+            for port in fwd.ports:
+                if fwd.default_target is not None and port.target_address == fwd.default_target:
+                    yield error(
+                        port.at("target_address"),
+                        "E318",
+                        f"the target {port.target_address} is already the forward's default target",
+                        "the default target receives every port; drop this entry or change its target",
+                    )
+
+
+CHECKS: tuple[Check, ...] = (
+    check_networks_unique,
+    check_listen_addresses_unique,
+    check_row_names_unique,
+    check_load_balancers_have_ports,
+    check_no_sctp_health_checks,
+    check_reserved_addresses,
+    check_target_addresses,
+    check_listen_ports_unique,
+    check_target_port_counts,
+    check_target_backends,
+    check_backend_names_unique,
+    check_health_check_sources,
+    check_switch_port_addresses,
+    check_forwards,
+)
+
+
+def run_checks(document: Document, checks: Iterable[Check] = CHECKS) -> list[Diagnostic]:
+    return [diagnostic for check in checks for diagnostic in check(document)]

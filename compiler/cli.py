@@ -1,0 +1,156 @@
+"""The ``ovn-lbc`` command line. Exit codes: 0 ok, 1 invalid input, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+
+from . import CompileError, __version__, compile_files
+from .diagnostics import sort_diagnostics
+from .emit.nbctl import emit_nbctl
+from .frontend import INPUT_FORMATS
+from .frontend.document import schema
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+DESCRIPTION = """\
+ovn-lbc compiles OVN network load balancers. It reads files that describe
+networks, load balancers (VIPs, named backends, ports, health checks) and
+forwards in the form `incus network load-balancer show` prints, checks them,
+and writes the OVN Northbound changes as a reviewable ovn-nbctl script.
+"""
+
+EPILOG = """\
+commands:
+  check FILE...       check the files; print every problem found
+  compile FILE...     check, then print the ovn-nbctl script (nothing on errors)
+  schema              print the JSON Schema of the input format
+
+input:
+  Files ending in .json are JSON, anything else YAML; `-` reads standard input.
+  Several files form one document. See README.md for the format.
+
+diagnostics:
+  FILE:LINE:COL: error[CODE]: message, then the source line and a caret.
+  Every error of a run is reported at once.
+
+exit status:
+  0  success (warnings may have been printed)
+  1  the input is invalid; nothing was written
+  2  usage error (bad option, missing file argument)
+
+environment:
+  OVN_NB_DB  read by ovn-nbctl when the generated script runs.
+
+examples:
+  ovn-lbc check samples/ipv4-healthcheck.yaml
+  ovn-lbc compile samples/ipv4-healthcheck.yaml -o lb.sh && sh lb.sh
+  ovn-lbc schema > ovn-lbc.schema.json
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ovn-lbc",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"ovn-lbc {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def input_arguments(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("files", nargs="+", metavar="FILE", help="input files (YAML or JSON; - for stdin)")
+        sub.add_argument(
+            "--input-format",
+            choices=INPUT_FORMATS,
+            help="read every FILE in this format instead of guessing from its name",
+        )
+
+    check = commands.add_parser(
+        "check",
+        help="check files and report every problem",
+        description="Check FILEs and print every error and warning. Exit 0 when there are no errors.",
+    )
+    input_arguments(check)
+
+    compile_ = commands.add_parser(
+        "compile",
+        help="compile files to an ovn-nbctl script",
+        description="Check FILEs, then write the OVN Northbound changes. "
+        "On any error nothing is written and the exit status is 1.",
+    )
+    input_arguments(compile_)
+    compile_.add_argument(
+        "--format",
+        choices=("nbctl",),
+        default="nbctl",
+        help="output format: nbctl, a POSIX shell script of one ovn-nbctl transaction (default)",
+    )
+    compile_.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+
+    commands.add_parser(
+        "schema",
+        help="print the input format's JSON Schema",
+        description="Print the JSON Schema of input format version 1, for editors and validators.",
+    )
+    return parser
+
+
+def _print_diagnostics(error: CompileError) -> None:
+    print(error.render(), file=sys.stderr)
+    errors = len(error.errors)
+    warnings = len(error.diagnostics) - errors
+    summary = f"{errors} error{'s' if errors != 1 else ''}"
+    if warnings:
+        summary += f", {warnings} warning{'s' if warnings != 1 else ''}"
+    print(f"ovn-lbc: {summary}; nothing was written", file=sys.stderr)
+
+
+def _write_output(text: str, output: str | None) -> None:
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        return
+    # Write beside the target and rename, so a reader never sees half a script.
+    directory = os.path.dirname(os.path.abspath(output))
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".ovn-lbc-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o755)
+        os.replace(temporary, output)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "schema":
+        sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
+        return EXIT_OK
+    try:
+        compilation = compile_files(args.files, input_format=args.input_format)
+    except CompileError as exc:
+        _print_diagnostics(exc)
+        return EXIT_INVALID
+    if compilation.warnings:
+        print(compilation.sources.render_all(sort_diagnostics(compilation.warnings)), file=sys.stderr)
+    if args.command == "check":
+        rows = len(compilation.changes.rows)
+        print(f"ovn-lbc: {', '.join(args.files)}: ok ({rows} Load_Balancer row{'s' if rows != 1 else ''})", file=sys.stderr)
+        return EXIT_OK
+    script = emit_nbctl(compilation.changes, [os.path.normpath(f) if f != "-" else "<stdin>" for f in args.files])
+    try:
+        _write_output(script, args.output)
+    except OSError as exc:
+        print(f"ovn-lbc: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK

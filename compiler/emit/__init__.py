@@ -1,0 +1,1 @@
+"""Emitters: Northbound rows -> text. They print; they decide nothing."""

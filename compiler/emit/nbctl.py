@@ -1,0 +1,166 @@
+"""The reviewable shell script: every change in one ovn-nbctl transaction.
+
+Rows are upserted, never deleted and re-created: ``--may-exist lb-add``
+creates the row when missing, ``set`` then overwrites every column the
+compiler owns, and ``--may-exist ls-lb-add``/``lr-lb-add`` attach it. Running
+the script twice gives the same rows with the same UUIDs. (Deleting and
+re-creating in one transaction leaves dangling weak references in
+Logical_Router.load_balancer on ovsdb-server 3.1.)
+
+Arguments are gathered with ``set -- "$@" ...`` so that a comment can stand
+before each load balancer and still everything goes to one invocation.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jinja2
+
+from .. import __version__
+from ..lower import LoadBalancerRow, NorthboundChanges
+from ..resources import resource_dir
+
+# Linux allows 2 MiB of arguments plus environment (ARG_MAX); stay well below
+# it so the script also runs where the limit is lower or the environment big.
+ARGUMENT_BUDGET = 1024 * 1024
+# Each argument also costs a pointer in the kernel's argv copy.
+_POINTER = 8
+
+
+def shell_quote(text: str) -> str:
+    """One shell word holding ``text`` byte-exact; nothing inside expands."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def ovsdb_string(text: str) -> str:
+    """An OVSDB string atom as ovn-nbctl parses it: a JSON string literal."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def comment_text(text: str) -> str:
+    """Text safe inside a ``#`` comment: no newline or control character survives."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """The comment and the continuation lines of one row's commands."""
+
+    comments: tuple[str, ...]
+    lines: tuple[str, ...]
+    size: int
+
+
+Command = tuple[list[str], list[str]]  # (the command's head, one word per map entry)
+
+
+def _row_commands(row: LoadBalancerRow, index: int) -> list[Command]:
+    """ovn-nbctl commands for one row, in order, as shell words."""
+    q = shell_quote
+    name = q(row.name)
+    # lb-add creates the row when it is missing; the set below overwrites every
+    # column either way. lb-add refuses a protocol for a port-less VIP, so give
+    # it a VIP with a port when there is one (the set fixes the protocol).
+    port_vips = [(k, v) for k, v in row.vips if k != row.listen_address]
+    vip, targets = (port_vips or list(row.vips))[0]
+    protocol = [row.protocol] if port_vips else []
+    commands: list[Command] = [(["--may-exist", "lb-add", name, q(vip), q(targets), *protocol], [])]
+    hc_names = []
+    for number, check in enumerate(row.health_checks, start=1):
+        hc_name = f"@hc{index}_{number}"
+        hc_names.append(hc_name)
+        commands.append(
+            (
+                [f"--id={hc_name}", "create", "Load_Balancer_Health_Check"],
+                [
+                    q("vip=" + ovsdb_string(check.vip)),
+                    *_map_words("options", check.options),
+                    *_map_words("external_ids", check.external_ids),
+                ],
+            )
+        )
+    commands.append(
+        (
+            ["set", "Load_Balancer", name],
+            [
+                q("protocol=" + ovsdb_string(row.protocol)),
+                *_map_words("vips", row.vips),
+                q("health_check=[" + ",".join(hc_names) + "]"),
+                *_map_words("ip_port_mappings", row.ip_port_mappings),
+                *_map_words("external_ids", row.external_ids),
+                # Columns that later format versions describe; none is set yet.
+                q("options={}"),
+                q("selection_fields=[]"),
+            ],
+        )
+    )
+    commands.append((["--may-exist", "lr-lb-add", q(row.router), name], []))
+    commands.append((["--may-exist", "ls-lb-add", q(row.switch), name], []))
+    return commands
+
+
+def _map_words(column: str, pairs: Sequence[tuple[str, str]]) -> list[str]:
+    """``column={}`` then one ``column:"key"="value"`` word per entry.
+
+    One word per entry keeps every argument small (the kernel limits a single
+    argument to 128 KiB) and puts one VIP on each line for the reviewer.
+    """
+    words = [shell_quote(f"{column}={{}}")]
+    words.extend(shell_quote(f"{column}:{ovsdb_string(k)}={ovsdb_string(v)}") for k, v in pairs)
+    return words
+
+
+def _block(row: LoadBalancerRow, index: int) -> Block:
+    what = "forward" if row.kind == "forward" else "load balancer"
+    headline = f"{what} {row.listen_address} {row.protocol} of network {row.network}, from {row.source.file}:{row.source.line}"
+    comments = [comment_text(headline)]
+    if row.description:
+        comments.append(comment_text(f"description: {row.description}"))
+    lines: list[str] = []
+    size = 0
+    for head, items in _row_commands(row, index):
+        size += sum(len(word.encode()) + 1 + _POINTER for word in (*head, *items)) + 3
+        if sum(len(word) + 1 for word in (*head, *items)) <= 100:
+            lines.append("-- " + " ".join((*head, *items)))
+        else:
+            lines.append("-- " + " ".join(head))
+            lines.extend("     " + word for word in items)
+    return Block(tuple(comments), tuple(lines), size)
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(resource_dir("templates")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    return environment.get_template("nbctl.sh.j2")
+
+
+def emit_nbctl(changes: NorthboundChanges, inputs: Sequence[str]) -> str:
+    """The shell script for ``changes``; ``inputs`` name the source files."""
+    transactions: list[list[Block]] = []
+    used = ARGUMENT_BUDGET + 1
+    for index, row in enumerate(changes.rows, start=1):
+        block = _block(row, index)
+        if used + block.size > ARGUMENT_BUDGET and not (transactions and not transactions[-1]):
+            transactions.append([])
+            used = 0
+        transactions[-1].append(block)
+        used += block.size
+    count = len(transactions)
+    return _template().render(
+        version=__version__,
+        inputs=comment_text(", ".join(inputs)),
+        row_count=len(changes.rows),
+        transaction_words="one transaction" if count <= 1 else f"{count} transactions (see the split comments)",
+        transactions=transactions,
+    )

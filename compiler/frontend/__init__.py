@@ -1,0 +1,55 @@
+"""Front ends: files in, one model out.
+
+The format comes from the file name (``.json`` is JSON, anything else YAML)
+unless the caller names one. Several files form one document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, SourceRegistry, SourceText, Span, error
+from ..ir import Document
+from .document import load_document
+
+INPUT_FORMATS = ("yaml", "json")
+
+
+def detect_format(name: str) -> str:
+    return "json" if name.lower().endswith(".json") else "yaml"
+
+
+def read_source(path: str) -> SourceText | Diagnostic:
+    """A file's text; ``-`` is standard input. A read failure is a diagnostic."""
+    import sys
+
+    try:
+        if path == "-":
+            return SourceText("<stdin>", sys.stdin.read())
+        data = Path(path).read_bytes()
+        return SourceText(path, data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return error(Span(path, 1, 1), "E100", f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})")
+    except OSError as exc:
+        return error(Span(path, 0, 0), "E100", f"cannot read the file: {exc.strerror or exc}")
+
+
+def load_files(
+    paths: Sequence[str], *, input_format: str | None = None, sources: SourceRegistry | None = None
+) -> tuple[Document, list[Diagnostic], SourceRegistry]:
+    """Read, parse and build every file; the networks of all of them in order."""
+    registry = sources or SourceRegistry()
+    diagnostics: list[Diagnostic] = []
+    networks = []
+    for path in paths:
+        source = read_source(path)
+        if isinstance(source, Diagnostic):
+            diagnostics.append(source)
+            continue
+        registry.add(source)
+        document, found = load_document(source, input_format or detect_format(source.name))
+        diagnostics.extend(found)
+        networks.extend(document.networks)
+    return Document(tuple(networks)), diagnostics, registry
+

@@ -1,0 +1,623 @@
+"""The YAML/JSON front end: located tree -> schema check -> model.
+
+Three passes over one file, each reporting everything it finds:
+1. syntax (``tree``), 2. shape against the published JSON Schema, 3. values
+(addresses, ports, config) while the model is built. An object with a shape
+or value error is left out of the model, so the checks that follow never see
+half-built objects and never report consequences of an error twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable, Iterable
+from importlib import resources
+from typing import Any, TypeVar
+
+import jsonschema
+from netaddr import EUI, AddrFormatError, IPAddress, IPNetwork
+
+from ..diagnostics import Diagnostic, SourceText, Span, did_you_mean, error, warning
+from ..ir import (
+    Backend,
+    Document,
+    Forward,
+    ForwardPort,
+    HealthCheck,
+    LoadBalancer,
+    LoadBalancerPort,
+    Network,
+    PortRange,
+    SwitchPort,
+)
+from .tree import MappingNode, Node, Path, ScalarNode, SequenceNode, parse_json, parse_yaml, to_plain
+
+T = TypeVar("T")
+
+HEALTH_CHECK_KEYS = ("interval", "timeout", "success_count", "failure_count")
+_MAX_HEALTH_CHECK_VALUE = 2**31 - 1  # ovn-controller reads the options as C ints
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+_PORT_ITEM = re.compile(r"\s*([0-9]+)(?:\s*-\s*([0-9]+))?\s*$")
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    """The JSON Schema of format version 1 (what ``ovn-lbc schema`` prints)."""
+    text = resources.files(__package__).joinpath("schema.json").read_text(encoding="utf-8")
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    cls = jsonschema.validators.validator_for(schema())
+    return cls(schema())  # type: ignore[no-any-return]
+
+
+def parse_tree(source: SourceText, input_format: str) -> tuple[Node | None, list[Diagnostic]]:
+    return parse_json(source) if input_format == "json" else parse_yaml(source)
+
+
+def load_document(source: SourceText, input_format: str) -> tuple[Document, list[Diagnostic]]:
+    """Parse, validate and build one YAML or JSON file."""
+    root, diagnostics = parse_tree(source, input_format)
+    if root is None:
+        return Document(), diagnostics
+    shape_errors, poisoned = validate_shape(root, source)
+    diagnostics.extend(shape_errors)
+    if () in poisoned:
+        return Document(), diagnostics
+    builder = ModelBuilder(root, poisoned)
+    document = builder.document()
+    return document, diagnostics + builder.diagnostics
+
+
+# ---------------------------------------------------------------- pass 2: shape
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "boolean": "a boolean",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "nothing",
+    "number": "a number",
+}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a number"
+
+
+def _owner(path: Path) -> Path:
+    """The object an error at ``path`` disqualifies from the model.
+
+    Load balancers and forwards stand alone; anything else in a network
+    (including its switch ports, which health checks depend on) disqualifies
+    the whole network; anything above it, the whole file.
+    """
+    if len(path) >= 4 and path[2] in ("load_balancers", "forwards"):
+        return path[:4]
+    if len(path) >= 2 and path[0] == "networks":
+        return path[:2]
+    return ()
+
+
+def validate_shape(root: Node, source: SourceText) -> tuple[list[Diagnostic], set[Path]]:
+    """Check the tree against the schema; report located errors.
+
+    Returns the diagnostics and the paths of the objects they disqualify.
+    Unknown keys are reported but disqualify nothing: the known keys beside
+    them are still checked.
+    """
+    diagnostics: list[Diagnostic] = []
+    poisoned: set[Path] = set()
+    plain = to_plain(root)
+    for err in _validator().iter_errors(plain):
+        path: Path = tuple(err.absolute_path)
+        node = _walk(root, path)
+        if err.validator == "additionalProperties":
+            diagnostics.extend(_unknown_keys(node, path, err.schema))
+            continue
+        poisoned.add(_owner(path))
+        diagnostics.append(_shape_diagnostic(err, node, path, source))
+    return diagnostics, poisoned
+
+
+def _walk(root: Node, path: Path) -> Node:
+    node = root
+    for step in path:
+        if isinstance(node, MappingNode) and isinstance(step, str):
+            node = node.items[step]
+        elif isinstance(node, SequenceNode) and isinstance(step, int):
+            node = node.items[step]
+    return node
+
+
+def _field_name(path: Path) -> str:
+    names = [step for step in path if isinstance(step, str)]
+    return names[-1] if names else "the document"
+
+
+def _unknown_keys(node: Node, path: Path, subschema: dict[str, Any]) -> Iterable[Diagnostic]:
+    if not isinstance(node, MappingNode):
+        return
+    known = subschema.get("properties", {})
+    patterns = [re.compile(p) for p in subschema.get("patternProperties", {})]
+    in_config = bool(path) and path[-1] == "config"
+    for key in node.items:
+        if key in known or any(p.search(key) for p in patterns):
+            continue
+        hint = did_you_mean(key, known)
+        if in_config:
+            yield error(
+                node.key_span(key),
+                "E105",
+                f'unknown config key "{key}"{hint}',
+                "allowed: " + ", ".join(known) + (", user.* " if patterns else ""),
+            )
+        else:
+            where = _field_name(path) if path else "the document"
+            yield error(
+                node.key_span(key),
+                "E102",
+                f'unknown key "{key}" in {where}{hint}',
+                "allowed: " + ", ".join(known),
+            )
+
+
+def _shape_diagnostic(err: Any, node: Node, path: Path, source: SourceText) -> Diagnostic:
+    name = _field_name(path)
+    instance = err.instance
+    if err.validator == "required":
+        missing = [key for key in err.validator_value if key not in (instance or {})]
+        key = missing[0] if missing else "?"
+        return error(node.span, "E103", f'{_singular(name)} needs the key "{key}"')
+    if err.validator == "type":
+        expected = err.validator_value
+        words = (
+            " or ".join(_TYPE_WORDS[t] for t in expected)
+            if isinstance(expected, list)
+            else _TYPE_WORDS.get(expected, expected)
+        )
+        return error(node.span, "E104", f'"{name}" must be {words}, not {_describe(instance)}')
+    if err.validator == "enum" and name == "protocol":
+        return error(
+            node.span,
+            "E204",
+            f'unknown protocol "{instance}": expected tcp, udp or sctp',
+        )
+    if err.validator == "const" and name == "version":
+        return error(node.span, "E104", f"unsupported format version {instance!r}: this ovn-lbc reads version 1")
+    if err.validator == "minItems":
+        return error(node.span, "E104", f'"{name}" needs at least {err.validator_value} item')
+    return error(node.span, "E104", f'"{name}": {err.message}')
+
+
+def _singular(name: str) -> str:
+    words = {
+        "networks": "a network",
+        "load_balancers": "a load balancer",
+        "forwards": "a forward",
+        "backends": "a backend",
+        "ports": "a port entry",
+        "switch_ports": "a switch port",
+        "the document": "the document",
+    }
+    return words.get(name, f'"{name}"')
+
+
+# ---------------------------------------------------------------- pass 3: values -> model
+
+
+def parse_ports(text: str) -> tuple[tuple[PortRange, ...], list[tuple[int, str]]]:
+    """``"80,8080-8090"`` -> ranges, and (offset, message) for each bad item."""
+    ranges: list[PortRange] = []
+    problems: list[tuple[int, str]] = []
+    offset = 0
+    for item in text.split(","):
+        match = _PORT_ITEM.match(item)
+        where = offset + len(item) - len(item.lstrip())
+        if not match:
+            shown = item.strip()
+            problems.append(
+                (where, f'"{shown}" is not a port or a range' if shown else "empty item in the port list")
+            )
+        else:
+            first = int(match.group(1))
+            last = int(match.group(2)) if match.group(2) else first
+            if not 1 <= first <= 65535 or not 1 <= last <= 65535:
+                problems.append((where, f'"{item.strip()}": ports are 1 to 65535'))
+            elif match.group(2) and last <= first:
+                problems.append((where, f'"{item.strip()}": a range a-b needs b greater than a'))
+            else:
+                ranges.append(PortRange(first, last))
+        offset += len(item) + 1
+    return tuple(ranges), problems
+
+
+def parse_bool(text: str) -> bool | None:
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return None
+
+
+class ModelBuilder:
+    """Builds the model from a shape-checked tree, reporting bad values."""
+
+    def __init__(self, root: Node, poisoned: set[Path]) -> None:
+        self.root = root
+        self.poisoned = poisoned
+        self.diagnostics: list[Diagnostic] = []
+
+    # -- helpers --------------------------------------------------------
+
+    def fail(self, span: Span, code: str, message: str, *notes: str) -> None:
+        self.diagnostics.append(error(span, code, message, *notes))
+
+    @staticmethod
+    def items(node: MappingNode, key: str) -> list[Node]:
+        child = node.items.get(key)
+        return child.items if isinstance(child, SequenceNode) else []
+
+    def text(self, node: MappingNode, key: str, spans: dict[str, Span], default: str = "") -> str | None:
+        """A string field in Incus's form (integers and booleans as their text)."""
+        child = node.items.get(key)
+        if child is None:
+            return default
+        assert isinstance(child, ScalarNode)
+        spans[key] = child.span
+        return self.string(child)
+
+    def string(self, child: ScalarNode) -> str | None:
+        value = child.value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if value is None:
+            return ""
+        text = str(value)
+        if "\x00" in text:
+            self.fail(child.span, "E208", "the string contains a NUL character, which OVSDB cannot store")
+            return None
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail(child.span, "E208", "the string is not valid Unicode (a lone surrogate escape)")
+            return None
+        return text
+
+    def name(self, node: MappingNode, key: str, spans: dict[str, Span], what: str) -> str | None:
+        value = self.text(node, key, spans)
+        if value is not None and (not value.strip() or any(ch.isspace() for ch in value)):
+            self.fail(spans.get(key, node.span), "E207", f'{what} "{value}" must be non-empty and contain no whitespace')
+            return None
+        return value
+
+    def address(self, node: MappingNode, key: str, spans: dict[str, Span]) -> IPAddress | None:
+        child = node.items.get(key)
+        if child is None:
+            return None
+        assert isinstance(child, ScalarNode)
+        spans[key] = child.span
+        return self.parse_address(child, f'"{key}"')
+
+    def parse_address(self, child: ScalarNode, what: str) -> IPAddress | None:
+        text = self.string(child)
+        if text is None:
+            return None
+        try:
+            return IPAddress(text)
+        except (AddrFormatError, ValueError, TypeError):
+            self.fail(child.span, "E200", f'{what}: "{text}" is not an IPv4 or IPv6 address')
+            return None
+
+    def ports(self, node: MappingNode, key: str, spans: dict[str, Span]) -> tuple[PortRange, ...] | None:
+        child = node.items.get(key)
+        if child is None:
+            return ()
+        assert isinstance(child, ScalarNode)
+        spans[key] = child.span
+        text = self.string(child)
+        if text is None:
+            return None
+        if not text.strip():
+            if key == "listen_port":
+                self.fail(child.span, "E203", "listen_port must name at least one port")
+                return None
+            return ()
+        ranges, problems = parse_ports(text)
+        for offset, message in problems:
+            self.fail(child.span_of_offset(offset), "E203", f"invalid {key}: {message}")
+        return None if problems else ranges
+
+    def config(self, node: MappingNode, spans: dict[str, Span]) -> tuple[tuple[str, str], ...] | None:
+        child = node.items.get("config")
+        if not isinstance(child, MappingNode):
+            return ()
+        pairs: list[tuple[str, str]] = []
+        ok = True
+        for key, value_node in child.items.items():
+            assert isinstance(value_node, ScalarNode)
+            spans[f"config.{key}"] = value_node.span
+            value = self.string(value_node)
+            if value is None:
+                ok = False
+            else:
+                pairs.append((key, value))
+        return tuple(sorted(pairs)) if ok else None
+
+    def each(self, parent: MappingNode, key: str, path: Path, build: Callable[[MappingNode, Path], T | None]) -> tuple[list[T], bool]:
+        """Build every item of a list field; False when any item failed."""
+        results: list[T] = []
+        ok = True
+        for index, item in enumerate(self.items(parent, key)):
+            item_path = (*path, key, index)
+            if item_path in self.poisoned or not isinstance(item, MappingNode):
+                ok = False
+                continue
+            built = build(item, item_path)
+            if built is None:
+                ok = False
+            else:
+                results.append(built)
+        return results, ok
+
+    # -- objects --------------------------------------------------------
+
+    def document(self) -> Document:
+        assert isinstance(self.root, MappingNode)
+        networks, _ = self.each(self.root, "networks", (), self.network)
+        return Document(tuple(networks))
+
+    def network(self, node: MappingNode, path: Path) -> Network | None:
+        spans: dict[str, Span] = {}
+        name = self.name(node, "name", spans, "network name")
+        row_prefix = self.name(node, "row_prefix", spans, "row_prefix")
+        router = self.name(node, "router", spans, "router name")
+        switch = self.name(node, "switch", spans, "switch name")
+        ipv4 = self.subnet(node, "ipv4_address", 4, spans)
+        ipv6 = self.subnet(node, "ipv6_address", 6, spans)
+        mac = self.mac(node, spans)
+        switch_ports, ports_ok = self.each(node, "switch_ports", path, self.switch_port)
+        forwards, forwards_ok = self.each(node, "forwards", path, self.forward)
+        load_balancers, lbs_ok = self.each(node, "load_balancers", path, self.load_balancer)
+        fields = (name, row_prefix, router, switch, ipv4, ipv6, mac)
+        if path in self.poisoned or not ports_ok or any(v is False for v in fields) or None in (
+            name,
+            row_prefix,
+            router,
+            switch,
+        ):
+            return None
+        assert name is not None and row_prefix is not None and router is not None and switch is not None
+        if ipv4 is None and ipv6 is None:
+            self.fail(node.span, "E317", f'network "{name}" needs ipv4_address or ipv6_address')
+            return None
+        return Network(
+            name=name,
+            row_prefix=row_prefix,
+            router=router,
+            switch=switch,
+            ipv4=ipv4 or None,
+            ipv6=ipv6 or None,
+            router_mac=mac or None,
+            switch_ports=tuple(switch_ports),
+            forwards=tuple(forwards),
+            load_balancers=tuple(load_balancers),
+            span=node.span,
+            spans=spans,
+        )
+
+    def subnet(self, node: MappingNode, key: str, version: int, spans: dict[str, Span]) -> IPNetwork | None | bool:
+        """The gateway address with its prefix; None when absent, False when bad."""
+        child = node.items.get(key)
+        if child is None:
+            return None
+        assert isinstance(child, ScalarNode)
+        spans[key] = child.span
+        text = self.string(child)
+        if text is None:
+            return False
+        family = "IPv4" if version == 4 else "IPv6"
+        example = "10.135.209.1/24" if version == 4 else "fd42:1:2:3::1/64"
+        address, slash, prefix = text.partition("/")
+        try:
+            gateway = IPAddress(address)
+            if not slash or not prefix.isdigit() or gateway.version != version:
+                raise ValueError
+            network = IPNetwork(f"{gateway}/{int(prefix)}")
+        except (AddrFormatError, ValueError, TypeError):
+            self.fail(child.span, "E201", f'{key}: "{text}" is not an {family} gateway address with a prefix, like {example}')
+            return False
+        if network.ip in (network.network, network.broadcast) and network.size > 2:
+            self.fail(child.span, "E201", f"{key}: the gateway {network.ip} is the subnet's network or broadcast address")
+            return False
+        return network
+
+    def mac(self, node: MappingNode, spans: dict[str, Span]) -> EUI | None | bool:
+        child = node.items.get("router_mac")
+        if child is None:
+            return None
+        assert isinstance(child, ScalarNode)
+        spans["router_mac"] = child.span
+        text = self.string(child)
+        if text is None:
+            return False
+        if not re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}", text):
+            self.fail(child.span, "E202", f'router_mac: "{text}" is not a MAC address like 02:75:b9:2e:ad:f4')
+            return False
+        return EUI(text)
+
+    def switch_port(self, node: MappingNode, path: Path) -> SwitchPort | None:
+        spans: dict[str, Span] = {}
+        name = self.name(node, "name", spans, "switch port name")
+        addresses: list[IPAddress] = []
+        ok = name is not None
+        for index, item in enumerate(self.items(node, "addresses")):
+            assert isinstance(item, ScalarNode)
+            spans[f"addresses[{index}]"] = item.span
+            address = self.parse_address(item, "switch port address")
+            if address is None:
+                ok = False
+            else:
+                addresses.append(address)
+        if not ok or name is None:
+            return None
+        return SwitchPort(name, tuple(addresses), span=node.span, spans=spans)
+
+    def load_balancer(self, node: MappingNode, path: Path) -> LoadBalancer | None:
+        spans: dict[str, Span] = {}
+        listen = self.address(node, "listen_address", spans)
+        description = self.text(node, "description", spans)
+        config = self.config(node, spans)
+        health_check = self.health_check(node, config, spans) if config is not None else False
+        backends, backends_ok = self.each(node, "backends", path, self.backend)
+        ports, ports_ok = self.each(node, "ports", path, self.load_balancer_port)
+        if (
+            path in self.poisoned
+            or listen is None
+            or description is None
+            or config is None
+            or health_check is False
+            or not (backends_ok and ports_ok)
+        ):
+            return None
+        return LoadBalancer(
+            listen_address=listen,
+            backends=tuple(backends),
+            ports=tuple(ports),
+            description=description,
+            health_check=health_check,
+            config=config,
+            span=node.span,
+            spans=spans,
+        )
+
+    def health_check(
+        self, node: MappingNode, config: tuple[tuple[str, str], ...], spans: dict[str, Span]
+    ) -> HealthCheck | None | bool:
+        """The health check the config asks for; None when off, False when bad."""
+        values = dict(config)
+        enabled: bool | None = False
+        if "healthcheck" in values:
+            enabled = parse_bool(values["healthcheck"])
+            if enabled is None:
+                self.fail(
+                    spans["config.healthcheck"],
+                    "E206",
+                    f'healthcheck: "{values["healthcheck"]}" is not a boolean (use "true" or "false")',
+                )
+                return False
+        numbers: dict[str, int] = {}
+        ok = True
+        for key in HEALTH_CHECK_KEYS:
+            text = values.get(f"healthcheck.{key}")
+            if text is None:
+                continue
+            span = spans[f"config.healthcheck.{key}"]
+            if not text.strip().isdigit() or not 1 <= int(text) <= _MAX_HEALTH_CHECK_VALUE:
+                self.fail(span, "E205", f'healthcheck.{key}: "{text}" is not a positive integer')
+                ok = False
+                continue
+            numbers[key] = int(text)
+            if not enabled:
+                self.diagnostics.append(
+                    warning(
+                        span,
+                        "W002",
+                        f'healthcheck.{key} has no effect: healthcheck is not "true"',
+                    )
+                )
+        if not ok:
+            return False
+        return HealthCheck(**numbers) if enabled else None
+
+    def backend(self, node: MappingNode, path: Path) -> Backend | None:
+        spans: dict[str, Span] = {}
+        name = self.name(node, "name", spans, "backend name")
+        target = self.address(node, "target_address", spans)
+        ports = self.ports(node, "target_port", spans)
+        description = self.text(node, "description", spans)
+        if None in (name, target, ports, description):
+            return None
+        assert name is not None and target is not None and ports is not None and description is not None
+        return Backend(name, target, ports, description, span=node.span, spans=spans)
+
+    def load_balancer_port(self, node: MappingNode, path: Path) -> LoadBalancerPort | None:
+        spans: dict[str, Span] = {}
+        protocol = self.text(node, "protocol", spans)
+        listen_ports = self.ports(node, "listen_port", spans)
+        description = self.text(node, "description", spans)
+        targets: list[str] = []
+        ok = True
+        for index, item in enumerate(self.items(node, "target_backend")):
+            assert isinstance(item, ScalarNode)
+            spans[f"target_backend[{index}]"] = item.span
+            target = self.string(item)
+            if target is None:
+                ok = False
+            else:
+                targets.append(target)
+        if not ok or None in (protocol, listen_ports, description):
+            return None
+        assert protocol is not None and listen_ports is not None and description is not None
+        return LoadBalancerPort(protocol, listen_ports, tuple(targets), description, span=node.span, spans=spans)
+
+    def forward(self, node: MappingNode, path: Path) -> Forward | None:
+        spans: dict[str, Span] = {}
+        listen = self.address(node, "listen_address", spans)
+        description = self.text(node, "description", spans)
+        config = self.config(node, spans)
+        default_target: IPAddress | None = None
+        ok = config is not None
+        config_node = node.items.get("config")
+        if isinstance(config_node, MappingNode):
+            target_node = config_node.items.get("target_address")
+            if isinstance(target_node, ScalarNode) and str(target_node.value or "").strip():
+                default_target = self.parse_address(target_node, "config target_address")
+                ok = ok and default_target is not None
+                spans["default_target"] = target_node.span
+        ports, ports_ok = self.each(node, "ports", path, self.forward_port)
+        if path in self.poisoned or listen is None or description is None or not (ok and ports_ok):
+            return None
+        assert config is not None
+        return Forward(
+            listen_address=listen,
+            ports=tuple(ports),
+            default_target=default_target,
+            description=description,
+            config=config,
+            span=node.span,
+            spans=spans,
+        )
+
+    def forward_port(self, node: MappingNode, path: Path) -> ForwardPort | None:
+        spans: dict[str, Span] = {}
+        protocol = self.text(node, "protocol", spans)
+        listen_ports = self.ports(node, "listen_port", spans)
+        target = self.address(node, "target_address", spans)
+        target_ports = self.ports(node, "target_port", spans)
+        description = self.text(node, "description", spans)
+        if None in (protocol, listen_ports, target, target_ports, description):
+            return None
+        assert protocol is not None and listen_ports is not None and target is not None
+        assert target_ports is not None and description is not None
+        return ForwardPort(protocol, listen_ports, target, target_ports, description, span=node.span, spans=spans)

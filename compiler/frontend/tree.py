@@ -1,0 +1,296 @@
+"""A located document tree: YAML and JSON both parse to these nodes.
+
+Every node keeps the span of its first character, mapping keys keep their own
+span, so that a diagnostic about any value can point at the exact line and
+column. YAML goes through PyYAML's composer (libyaml when available); JSON has
+its own small parser because the json module reports no positions.
+"""
+
+from __future__ import annotations
+
+import json
+import json.decoder
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import yaml
+import yaml.constructor
+import yaml.nodes
+
+from ..diagnostics import Diagnostic, SourceText, Span, error
+
+Scalar = Union[str, int, float, bool, None]
+
+
+@dataclass(slots=True)
+class ScalarNode:
+    """A string, number, boolean or null, as the document typed it."""
+
+    value: Scalar
+    span: Span
+    # True when the value's characters stand verbatim in the source line from
+    # span onwards, so a position inside the value can be pointed at.
+    verbatim: bool = False
+
+    def span_of_offset(self, offset: int) -> Span:
+        """The span of character ``offset`` of the value, or the value's span."""
+        return self.span.shifted(offset) if self.verbatim else self.span
+
+
+@dataclass(slots=True)
+class MappingNode:
+    """A mapping with string keys, in document order."""
+
+    items: dict[str, Node]
+    span: Span
+    key_spans: dict[str, Span] = field(default_factory=dict)
+
+    def key_span(self, key: str) -> Span:
+        return self.key_spans.get(key, self.span)
+
+
+@dataclass(slots=True)
+class SequenceNode:
+    items: list[Node]
+    span: Span
+
+
+Node = Union[ScalarNode, MappingNode, SequenceNode]
+Path = tuple[Union[str, int], ...]
+
+
+def to_plain(node: Node) -> Any:
+    """The document as plain Python data, for JSON-Schema validation."""
+    if isinstance(node, ScalarNode):
+        return node.value
+    if isinstance(node, MappingNode):
+        return {key: to_plain(value) for key, value in node.items.items()}
+    return [to_plain(item) for item in node.items]
+
+
+def walk(node: Node, path: Path) -> Node | None:
+    """The node at ``path`` below ``node``, or None."""
+    for step in path:
+        if isinstance(node, MappingNode) and isinstance(step, str):
+            child = node.items.get(step)
+        elif isinstance(node, SequenceNode) and isinstance(step, int):
+            child = node.items[step] if 0 <= step < len(node.items) else None
+        else:
+            return None
+        if child is None:
+            return None
+        node = child
+    return node
+
+
+def iter_mapping(node: Node) -> Iterator[tuple[str, Node]]:
+    if isinstance(node, MappingNode):
+        yield from node.items.items()
+
+
+# ---------------------------------------------------------------- YAML
+
+_constructor = yaml.constructor.SafeConstructor()
+_INT_TAG = "tag:yaml.org,2002:int"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YamlBuilder:
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+        self.diagnostics: list[Diagnostic] = []
+        self._active: set[int] = set()
+
+    def span(self, mark: Any) -> Span:
+        return Span(self.source.name, mark.line + 1, mark.column + 1)
+
+    def build(self, node: yaml.Node) -> Node:
+        if id(node) in self._active:
+            # An alias inside its own anchor: the document would be infinite.
+            span = self.span(node.start_mark)
+            self.diagnostics.append(error(span, "E100", "a YAML alias refers to itself"))
+            return ScalarNode(None, span)
+        if isinstance(node, yaml.nodes.ScalarNode):
+            return self.scalar(node)
+        self._active.add(id(node))
+        try:
+            if isinstance(node, yaml.nodes.SequenceNode):
+                return SequenceNode([self.build(item) for item in node.value], self.span(node.start_mark))
+            assert isinstance(node, yaml.nodes.MappingNode)
+            return self.mapping(node)
+        finally:
+            self._active.discard(id(node))
+
+    def scalar(self, node: yaml.nodes.ScalarNode) -> ScalarNode:
+        span = self.span(node.start_mark)
+        value: Scalar
+        if node.tag == _NULL_TAG:
+            value = None
+        elif node.tag == _BOOL_TAG:
+            value = _constructor.construct_yaml_bool(node)
+        elif node.tag == _INT_TAG:
+            value = _constructor.construct_yaml_int(node)
+        else:
+            # Strings, and floats or timestamps kept as written: every field
+            # of this format is a string or an integer.
+            value = node.value
+        text = node.value
+        quote = 1 if node.style in ("'", '"') else 0
+        line = self.source.line(span.line) or ""
+        start = span.column - 1 + quote
+        verbatim = node.style in (None, "'", '"') and line[start : start + len(text)] == text
+        return ScalarNode(value, span.shifted(quote) if verbatim else span, verbatim)
+
+    def mapping(self, node: yaml.nodes.MappingNode) -> MappingNode:
+        result = MappingNode({}, self.span(node.start_mark))
+        for key_node, value_node in node.value:
+            key_span = self.span(key_node.start_mark)
+            if not isinstance(key_node, yaml.nodes.ScalarNode):
+                self.diagnostics.append(error(key_span, "E104", "a mapping key must be a string"))
+                continue
+            # Keys are compared as written: `yes:` is the key "yes", not true.
+            key = key_node.value
+            if key in result.items:
+                first = result.key_spans[key]
+                self.diagnostics.append(
+                    error(key_span, "E101", f'duplicate key "{key}" (first defined on line {first.line})')
+                )
+                continue
+            result.items[key] = self.build(value_node)
+            result.key_spans[key] = key_span
+        return result
+
+
+def parse_yaml(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
+    try:
+        root = yaml.compose(source.text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = Span(source.name, mark.line + 1, mark.column + 1) if mark else Span(source.name, 1, 1)
+        words = " ".join(part for part in (exc.context, exc.problem) if part)
+        return None, [error(span, "E100", f"YAML syntax error: {words}")]
+    except yaml.YAMLError as exc:
+        return None, [error(Span(source.name, 1, 1), "E100", f"YAML syntax error: {exc}")]
+    if root is None:
+        return None, [error(Span(source.name, 1, 1), "E100", "the document is empty")]
+    builder = _YamlBuilder(source)
+    return builder.build(root), builder.diagnostics
+
+
+# ---------------------------------------------------------------- JSON
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_LITERALS: dict[str, Scalar] = {"true": True, "false": False, "null": None}
+
+
+class _JsonSyntaxError(Exception):
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.message = message
+
+
+class _JsonParser:
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+        self.text = source.text
+        self.diagnostics: list[Diagnostic] = []
+
+    def skip(self, offset: int) -> int:
+        match = _WHITESPACE.match(self.text, offset)
+        return match.end() if match else offset
+
+    def value(self, offset: int) -> tuple[Node, int]:
+        text = self.text
+        char = text[offset : offset + 1]
+        span = self.source.span_at(offset)
+        if char == "{":
+            return self.mapping(offset, span)
+        if char == "[":
+            return self.sequence(offset, span)
+        if char == '"':
+            string, end = self.string(offset)
+            verbatim = text[offset + 1 : end - 1] == string
+            return ScalarNode(string, span.shifted(1) if verbatim else span, verbatim), end
+        for word, literal in _LITERALS.items():
+            if text.startswith(word, offset):
+                return ScalarNode(literal, span), offset + len(word)
+        match = _NUMBER.match(text, offset)
+        if match and match.end() > offset:
+            number: Scalar = (
+                int(match.group()) if not (match.group(1) or match.group(2)) else match.group()
+            )
+            return ScalarNode(number, span), match.end()
+        found = "the end of the file" if not char else f"'{char}'"
+        raise _JsonSyntaxError(offset, f"expected a JSON value, found {found}")
+
+    def string(self, offset: int) -> tuple[str, int]:
+        try:
+            return json.decoder.scanstring(self.text, offset + 1, True)
+        except json.JSONDecodeError as exc:
+            raise _JsonSyntaxError(exc.pos, exc.msg.lower()) from None
+
+    def expect(self, offset: int, chars: str, what: str) -> int:
+        offset = self.skip(offset)
+        char = self.text[offset : offset + 1]
+        if not char or char not in chars:
+            found = "the end of the file" if not char else f"'{char}'"
+            raise _JsonSyntaxError(offset, f"expected {what}, found {found}")
+        return offset
+
+    def mapping(self, offset: int, span: Span) -> tuple[Node, int]:
+        node = MappingNode({}, span)
+        offset = self.skip(offset + 1)
+        if self.text.startswith("}", offset):
+            return node, offset + 1
+        while True:
+            offset = self.expect(offset, '"', "a quoted key")
+            key_span = self.source.span_at(offset)
+            key, offset = self.string(offset)
+            offset = self.expect(offset, ":", "':' after the key")
+            value, offset = self.value(self.skip(offset + 1))
+            if key in node.items:
+                first = node.key_spans[key]
+                self.diagnostics.append(
+                    error(key_span, "E101", f'duplicate key "{key}" (first defined on line {first.line})')
+                )
+            else:
+                node.items[key] = value
+                node.key_spans[key] = key_span
+            offset = self.expect(offset, ",}", "',' or '}'")
+            if self.text[offset] == "}":
+                return node, offset + 1
+            offset = self.skip(offset + 1)
+
+    def sequence(self, offset: int, span: Span) -> tuple[Node, int]:
+        node = SequenceNode([], span)
+        offset = self.skip(offset + 1)
+        if self.text.startswith("]", offset):
+            return node, offset + 1
+        while True:
+            item, offset = self.value(self.skip(offset))
+            node.items.append(item)
+            offset = self.expect(offset, ",]", "',' or ']'")
+            if self.text[offset] == "]":
+                return node, offset + 1
+            offset += 1
+
+
+def parse_json(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
+    parser = _JsonParser(source)
+    try:
+        root, end = parser.value(parser.skip(0))
+        end = parser.skip(end)
+        if end != len(source.text):
+            raise _JsonSyntaxError(end, "unexpected text after the JSON document")
+    except _JsonSyntaxError as exc:
+        span = source.span_at(exc.offset)
+        return None, [error(span, "E100", f"JSON syntax error: {exc.message}")]
+    except RecursionError:
+        return None, [error(Span(source.name, 1, 1), "E100", "JSON syntax error: nesting too deep")]
+    return root, parser.diagnostics

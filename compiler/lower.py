@@ -1,0 +1,199 @@
+"""Lowering: the checked model -> the Northbound rows it stands for.
+
+This is where Incus's conventions live: one Load_Balancer per (listen address,
+protocol), LXD's target-port rule, one health check per VIP whose ``vip`` is
+the very string of the ``vips`` key, ip_port_mappings for every backend. The
+emitters only print these rows; they decide nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from netaddr import IPAddress
+
+from .addresses import endpoint, host, ipv4_health_check_source, ipv6_health_check_source
+from .diagnostics import Span
+from .ir import Backend, Document, Forward, LoadBalancer, Network, PortRange, expand_ports
+
+# The ownership mark: which network of which ovn-lbc document owns a row.
+OWNER_KEY = "ovn-lbc:network"
+KIND_KEY = "ovn-lbc:kind"
+DESCRIPTION_KEY = "ovn-lbc:description"
+USER_KEY_PREFIX = "ovn-lbc:"
+
+Pairs = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheckRow:
+    """A Load_Balancer_Health_Check row; ``vip`` equals a ``vips`` key exactly."""
+
+    vip: str
+    options: Pairs
+    external_ids: Pairs
+
+
+@dataclass(frozen=True, slots=True)
+class LoadBalancerRow:
+    """A Load_Balancer row and the datapaths it attaches to."""
+
+    name: str
+    protocol: str
+    vips: Pairs
+    health_checks: tuple[HealthCheckRow, ...]
+    ip_port_mappings: Pairs
+    external_ids: Pairs
+    router: str
+    switch: str
+    # For the reader of the output only; never written to the database.
+    network: str = field(compare=False)
+    kind: str = field(compare=False)
+    listen_address: str = field(compare=False)
+    description: str = field(compare=False)
+    source: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NorthboundChanges:
+    """Everything a run writes, in a stable order."""
+
+    rows: tuple[LoadBalancerRow, ...]
+
+
+def row_name(network: Network, listen_address: IPAddress, protocol: str) -> str:
+    """``<row_prefix>-lb-<listen_address>-<protocol>``, the address canonical."""
+    return f"{network.row_prefix}-lb-{listen_address}-{protocol}"
+
+
+def health_check_source(network: Network, version: int) -> IPAddress | None:
+    """The address health-check probes come from, for one address family."""
+    if version == 4:
+        return ipv4_health_check_source(network.ipv4) if network.ipv4 is not None else None
+    if network.ipv6 is None or network.router_mac is None:
+        return None
+    return ipv6_health_check_source(network.ipv6, network.router_mac)
+
+
+def target_port(backend_ports: tuple[PortRange, ...], index: int, listen_port: int) -> int:
+    """LXD's rule: no target port -> the listen port; one -> it; N -> the i-th."""
+    ports = expand_ports(backend_ports)
+    if not ports:
+        return listen_port
+    if len(ports) == 1:
+        return ports[0]
+    return ports[index]
+
+
+def vip_key(listen_address: IPAddress, port: int | None) -> str:
+    """A ``vips`` key. Port-less IPv6 stays unbracketed, as ovn-nbctl stores it."""
+    return str(listen_address) if port is None else endpoint(listen_address, port)
+
+
+def _vip_order(item: tuple[int | None, str]) -> tuple[int, int]:
+    port = item[0]
+    return (0, 0) if port is None else (1, port)
+
+
+def _external_ids(network: Network, kind: str, description: str, user: Pairs) -> Pairs:
+    ids = {OWNER_KEY: network.name, KIND_KEY: kind}
+    if description:
+        ids[DESCRIPTION_KEY] = description
+    for key, value in user:
+        ids[USER_KEY_PREFIX + key] = value
+    return tuple(sorted(ids.items()))
+
+
+def _load_balancer_rows(network: Network, lb: LoadBalancer) -> Iterator[LoadBalancerRow]:
+    by_protocol: dict[str, list[tuple[int | None, str]]] = {}
+    for port in lb.ports:
+        backends = [b for name in port.target_backends if (b := lb.backend(name)) is not None]
+        for index, listen_port in enumerate(expand_ports(port.listen_ports)):
+            targets = ",".join(
+                endpoint(b.target_address, target_port(b.target_ports, index, listen_port)) for b in backends
+            )
+            by_protocol.setdefault(port.protocol, []).append((listen_port, targets))
+    mappings = _ip_port_mappings(network, lb.backends) if lb.health_check else ()
+    ids = _external_ids(network, "load-balancer", lb.description, lb.user_config)
+    for protocol in sorted(by_protocol):
+        vips = sorted(by_protocol[protocol], key=_vip_order)
+        keys = [(vip_key(lb.listen_address, port), targets) for port, targets in vips]
+        checks: tuple[HealthCheckRow, ...] = ()
+        if lb.health_check is not None:
+            hc = lb.health_check
+            options = (
+                ("failure_count", str(hc.failure_count)),
+                ("interval", str(hc.interval)),
+                ("success_count", str(hc.success_count)),
+                ("timeout", str(hc.timeout)),
+            )
+            checks = tuple(HealthCheckRow(key, options, ((OWNER_KEY, network.name),)) for key, _ in keys)
+        yield _row(network, lb.listen_address, protocol, tuple(keys), checks, mappings, ids, "load balancer", lb)
+
+
+def _ip_port_mappings(network: Network, backends: tuple[Backend, ...]) -> Pairs:
+    ports = {address: p.name for p in network.switch_ports for address in p.addresses}
+    mappings: dict[str, str] = {}
+    for backend in backends:
+        address = backend.target_address
+        source = health_check_source(network, address.version)
+        if address in ports and source is not None:
+            mappings[host(address)] = f"{ports[address]}:{host(source)}"
+    return tuple(sorted(mappings.items()))
+
+
+def _forward_rows(network: Network, fwd: Forward) -> Iterator[LoadBalancerRow]:
+    by_protocol: dict[str, list[tuple[int | None, str]]] = {}
+    if fwd.default_target is not None:
+        # Incus writes the whole-IP VIP into both the tcp and the udp row.
+        for protocol in ("tcp", "udp"):
+            by_protocol[protocol] = [(None, str(fwd.default_target))]
+    for port in fwd.ports:
+        for index, listen_port in enumerate(expand_ports(port.listen_ports)):
+            target = endpoint(port.target_address, target_port(port.target_ports, index, listen_port))
+            by_protocol.setdefault(port.protocol, []).append((listen_port, target))
+    ids = _external_ids(network, "forward", fwd.description, fwd.user_config)
+    for protocol in sorted(by_protocol):
+        vips = sorted(by_protocol[protocol], key=_vip_order)
+        keys = tuple((vip_key(fwd.listen_address, port), targets) for port, targets in vips)
+        yield _row(network, fwd.listen_address, protocol, keys, (), (), ids, "forward", fwd)
+
+
+def _row(
+    network: Network,
+    listen_address: IPAddress,
+    protocol: str,
+    vips: Pairs,
+    checks: tuple[HealthCheckRow, ...],
+    mappings: Pairs,
+    ids: Pairs,
+    kind: str,
+    obj: LoadBalancer | Forward,
+) -> LoadBalancerRow:
+    return LoadBalancerRow(
+        name=row_name(network, listen_address, protocol),
+        protocol=protocol,
+        vips=vips,
+        health_checks=checks,
+        ip_port_mappings=mappings,
+        external_ids=ids,
+        router=network.router,
+        switch=network.switch,
+        network=network.name,
+        kind=kind,
+        listen_address=str(listen_address),
+        description=obj.description,
+        source=obj.span,
+    )
+
+
+def lower(document: Document) -> NorthboundChanges:
+    """The rows of a checked document: network order, then source order."""
+    rows: list[LoadBalancerRow] = []
+    for network in document.networks:
+        for lb in network.load_balancers:
+            rows.extend(_load_balancer_rows(network, lb))
+        for fwd in network.forwards:
+            rows.extend(_forward_rows(network, fwd))
+    return NorthboundChanges(tuple(rows))
