@@ -18,6 +18,7 @@ from .frontend.document import schema
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+EXIT_SANDBOX = 3
 
 DESCRIPTION = """\
 ovn-lbc compiles OVN network load balancers. It reads files that describe
@@ -30,6 +31,7 @@ EPILOG = """\
 commands:
   check FILE...       check the files; print every problem found
   compile FILE...     check, then print the ovn-nbctl script (nothing on errors)
+  sandbox FILE...     run the script on a throwaway OVN and show the result
   schema              print the JSON Schema of the input format
 
 input:
@@ -44,6 +46,7 @@ exit status:
   0  success (warnings may have been printed)
   1  the input is invalid; nothing was written
   2  usage error (bad option, missing file argument)
+  3  sandbox: OVN is missing or refused the changes
 
 environment:
   OVN_NB_DB  read by ovn-nbctl when the generated script runs.
@@ -94,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format: nbctl, a POSIX shell script of one ovn-nbctl transaction (default)",
     )
     compile_.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="try files on a throwaway OVN and show what it does with them",
+        description="Start a throwaway OVN (NB and SB ovsdb-server and ovn-northd in a temp dir, "
+        "no root services), build each network's router, switch and ports, run the compiled "
+        "script, and print the Load_Balancer rows, the health checks' Service_Monitor rows and "
+        "the load-balancing logical flows. Everything started is stopped afterwards.",
+    )
+    input_arguments(sandbox)
 
     commands.add_parser(
         "schema",
@@ -146,6 +159,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         rows = len(compilation.changes.rows)
         print(f"ovn-lbc: {', '.join(args.files)}: ok ({rows} Load_Balancer row{'s' if rows != 1 else ''})", file=sys.stderr)
+        return EXIT_OK
+    if args.command == "sandbox":
+        from .sandbox import SandboxError, show_in_sandbox
+
+        try:
+            sys.stdout.write(show_in_sandbox(compilation.document, emit_nbctl(compilation.changes, args.files)))
+        except SandboxError as exc:
+            print(f"ovn-lbc: sandbox: {exc}", file=sys.stderr)
+            return EXIT_SANDBOX
         return EXIT_OK
     script = emit_nbctl(compilation.changes, [os.path.normpath(f) if f != "-" else "<stdin>" for f in args.files])
     try:
