@@ -38,7 +38,8 @@ def check_listen_addresses_unique(document: Document) -> Iterator[Diagnostic]:
     """One listen address, one owner: rows are named after it."""
     for network in document.networks:
         seen: dict[IPAddress, tuple[str, Span]] = {}
-        for kind, obj in _listeners(network):
+        in_source_order = sorted(_listeners(network), key=lambda pair: (pair[1].span.line, pair[1].span.column))
+        for kind, obj in in_source_order:
             span = obj.at("listen_address")
             if obj.listen_address in seen:
                 other_kind, other = seen[obj.listen_address]

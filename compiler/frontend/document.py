@@ -169,10 +169,10 @@ def _unknown_keys(node: Node, path: Path, subschema: dict[str, Any]) -> Iterable
                 node.key_span(key),
                 "E105",
                 f'unknown config key "{key}"{hint}',
-                "allowed: " + ", ".join(known) + (", user.* " if patterns else ""),
+                "allowed: " + ", ".join(known) + (", user.*" if patterns else ""),
             )
         else:
-            where = _field_name(path) if path else "the document"
+            where = _singular(_field_name(path)) if path else "the document"
             yield error(
                 node.key_span(key),
                 "E102",
@@ -217,6 +217,7 @@ def _singular(name: str) -> str:
         "backends": "a backend",
         "ports": "a port entry",
         "switch_ports": "a switch port",
+        "config": "config",
         "the document": "the document",
     }
     return words.get(name, f'"{name}"')

@@ -169,10 +169,19 @@ def parse_yaml(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
     try:
         root = yaml.compose(source.text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        problem, context = exc.problem_mark, exc.context_mark
+        message = exc.problem or exc.context or "unreadable YAML"
+        notes = []
+        if context is not None and problem is not None and "end of stream" in (exc.problem or ""):
+            # An unclosed quote or bracket: its opening is what needs fixing.
+            problem, context = context, None
+            message = f"{exc.context}, {exc.problem}"
+            notes.append("it is never closed before the end of the file")
+        mark = problem or context
         span = Span(source.name, mark.line + 1, mark.column + 1) if mark else Span(source.name, 1, 1)
-        words = " ".join(part for part in (exc.context, exc.problem) if part)
-        return None, [error(span, "E100", f"YAML syntax error: {words}")]
+        if context is not None and mark is not context:
+            notes.append(f"{exc.context} at line {context.line + 1}, column {context.column + 1}")
+        return None, [error(span, "E100", f"YAML syntax error: {message}", *notes)]
     except yaml.YAMLError as exc:
         return None, [error(Span(source.name, 1, 1), "E100", f"YAML syntax error: {exc}")]
     if root is None:

@@ -1,0 +1,168 @@
+"""Every diagnostic code has a failing input here; ``#!`` marks the line it must point at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compiler.codes import CODES
+
+from .helpers import errors_of
+
+NET = """\
+networks:
+  - name: n1
+    row_prefix: p1
+    router: r1
+    switch: s1
+    ipv4_address: 10.0.0.1/24
+    switch_ports:
+      - {name: lsp2, addresses: [10.0.0.2]}
+      - {name: lsp3, addresses: [10.0.0.3]}
+"""
+
+
+def lb(body: str = "", config: str = "{}", backends: str | None = None, ports: str | None = None) -> str:
+    backends = backends if backends is not None else "[{name: b2, target_address: 10.0.0.2}]"
+    ports = ports if ports is not None else '[{protocol: tcp, listen_port: "80", target_backend: [b2]}]'
+    return (
+        NET
+        + "    load_balancers:\n"
+        + "      - listen_address: 192.0.2.10\n"
+        + f"        config: {config}\n"
+        + f"        backends: {backends}\n"
+        + f"        ports: {ports}\n"
+        + body
+    )
+
+
+CASES: list[tuple[str, str, str]] = [
+    ("E100", "yaml syntax", NET + "    forwards: x: y #!\n"),
+    ("E100", "json syntax", '{"networks": [\n  {"name": "n1",, #!\n'),
+    ("E101", "json duplicate key", '{"networks": [],\n "networks": [] #!\n}'),
+    ("E101", "duplicate key", NET + "    router: r2 #!\n"),
+    ("E102", "unknown key", NET + "    routr: r2 #!\n"),
+    ("E102", "unknown lb key", lb("        portz: [] #!\n")),
+    ("E103", "missing key", "networks:\n  - name: n1 #!\n    router: r1\n    switch: s1\n    ipv4_address: 10.0.0.1/24\n"),
+    ("E104", "wrong type", NET.replace("switch: s1", "switch: [s1] #!")),
+    ("E104", "bad version", "version: 2 #!\n" + NET),
+    ("E105", "unknown config key", lb(config="{healthcheck.intervall: '5'} #!")),
+    ("E200", "bad listen address", lb().replace("listen_address: 192.0.2.10", "listen_address: 192.0.2.300 #!")),
+    ("E200", "bad backend address", lb(backends="[{name: b2, target_address: 10.0.0.x}] #!")),
+    ("E201", "bad gateway", NET.replace("10.0.0.1/24", "10.0.0.1 #!")),
+    ("E201", "gateway is network address", NET.replace("10.0.0.1/24", "10.0.0.0/24 #!")),
+    ("E202", "bad mac", NET + '    router_mac: "02:75:b9" #!\n'),
+    ("E203", "port out of range", lb(ports='[{protocol: tcp, listen_port: "80,70000", target_backend: [b2]}] #!')),
+    ("E203", "range backwards", lb(ports='[{protocol: tcp, listen_port: "90-80", target_backend: [b2]}] #!')),
+    ("E203", "port zero", lb(backends='[{name: b2, target_address: 10.0.0.2, target_port: "0"}] #!')),
+    ("E203", "garbage port", lb(ports='[{protocol: tcp, listen_port: "http", target_backend: [b2]}] #!')),
+    ("E204", "bad protocol", lb(ports='[{protocol: icmp, listen_port: "80", target_backend: [b2]}] #!')),
+    ("E205", "bad interval", lb(config="{healthcheck: 'true', healthcheck.interval: '0'} #!")),
+    ("E205", "negative count", lb(config="{healthcheck: 'true', healthcheck.failure_count: '-1'} #!")),
+    ("E206", "bad boolean", lb(config="{healthcheck: 'maybe'} #!")),
+    ("E207", "backend name with space", lb(backends="[{name: b 2, target_address: 10.0.0.2}] #!")),
+    ("E208", "NUL in description", lb('        description: "a\\0b" #!\n')),
+    ("E300", "network twice", NET + NET.replace("networks:\n", "").replace("- name: n1", "- name: n1 #!")),
+    (
+        "E301",
+        "lb and forward share listen address",
+        lb("    forwards:\n      - listen_address: 192.0.2.10 #!\n        config: {target_address: 10.0.0.3}\n"),
+    ),
+    (
+        "E315",
+        "row names collide across networks",
+        lb()
+        + NET.replace("networks:\n", "").replace("name: n1", "name: n2").replace("switch: s1", "switch: s2")
+        + "    forwards:\n      - listen_address: 192.0.2.10 #!\n        config: {target_address: 10.0.0.3}\n",
+    ),
+    ("E302", "no ports", lb(ports="[]").replace("listen_address: 192.0.2.10", "listen_address: 192.0.2.10 #!")),
+    (
+        "E303",
+        "sctp health check",
+        lb(config="{healthcheck: 'true'}", ports='[{protocol: sctp, listen_port: "80", target_backend: [b2]}] #!'),
+    ),
+    ("E304", "backend uses reserved", lb(backends="[{name: b2, target_address: 10.0.0.254}] #!")),
+    ("E304", "listen uses reserved", lb().replace("listen_address: 192.0.2.10", "listen_address: 10.0.0.254 #!")),
+    ("E304", "gateway is reserved", NET.replace("10.0.0.1/24", "10.0.0.254/24 #!")),
+    ("E304", "switch port uses reserved", NET.replace("addresses: [10.0.0.3]}", "addresses: [10.0.0.254]} #!")),
+    ("E305", "family mismatch", lb(backends='[{name: b2, target_address: "fd00::2"}] #!')),
+    ("E306", "outside subnet", lb(backends="[{name: b2, target_address: 10.0.1.2}] #!")),
+    ("E307", "broadcast target", lb(backends="[{name: b2, target_address: 10.0.0.255}] #!")),
+    ("E307", "gateway target", lb(backends="[{name: b2, target_address: 10.0.0.1}] #!")),
+    (
+        "E308",
+        "listen port twice",
+        lb(
+            ports='\n          - {protocol: tcp, listen_port: "80-82", target_backend: [b2]}'
+            '\n          - {protocol: tcp, listen_port: "81", target_backend: [b2]} #!'
+        ),
+    ),
+    (
+        "E309",
+        "target port count",
+        lb(
+            backends='[{name: b2, target_address: 10.0.0.2, target_port: "80,81,82"}] #!',
+            ports='[{protocol: tcp, listen_port: "80,81", target_backend: [b2]}]',
+        ),
+    ),
+    ("E310", "unknown backend", lb(ports='[{protocol: tcp, listen_port: "80", target_backend: [b3]}] #!')),
+    ("E314", "backend twice", lb(ports='[{protocol: tcp, listen_port: "80", target_backend: [b2, b2]}] #!')),
+    (
+        "E311",
+        "backend name twice",
+        lb(backends="\n          - {name: b2, target_address: 10.0.0.2}\n          - {name: b2, target_address: 10.0.0.3} #!"),
+    ),
+    (
+        "E312",
+        "no switch port",
+        lb(config="{healthcheck: 'true'}", backends="[{name: b2, target_address: 10.0.0.7}] #!"),
+    ),
+    (
+        "E313",
+        "ipv6 health check without router_mac",
+        NET.replace("ipv4_address: 10.0.0.1/24", "ipv6_address: fd00::1/64")
+        .replace("[10.0.0.2]", '["fd00::2"]')
+        .replace("[10.0.0.3]", '["fd00::3"]')
+        + "    load_balancers:\n      - listen_address: 2001:db8::10\n"
+        + "        config: {healthcheck: 'true'} #!\n"
+        + '        backends: [{name: b2, target_address: "fd00::2"}]\n'
+        + '        ports: [{protocol: tcp, listen_port: "80", target_backend: [b2]}]\n',
+    ),
+    ("E316", "address on two ports", NET.replace("addresses: [10.0.0.3]}", "addresses: [10.0.0.2]} #!")),
+    (
+        "E317",
+        "no subnet",
+        "networks:\n  - name: n1 #!\n    row_prefix: p1\n    router: r1\n    switch: s1\n",
+    ),
+    (
+        "E318",
+        "forward port target is default target",
+        NET
+        + "    forwards:\n      - listen_address: 192.0.2.20\n        config: {target_address: 10.0.0.3}\n"
+        + '        ports: [{protocol: tcp, listen_port: "80", target_address: 10.0.0.3}] #!\n',
+    ),
+    ("W001", "empty forward", NET + "    forwards:\n      - listen_address: 192.0.2.20 #!\n"),
+    ("W002", "health-check setting without healthcheck", lb(config="{healthcheck.interval: '5'} #!")),
+]
+
+
+def marked_line(text: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), start=1) if "#!" in line)
+
+
+@pytest.mark.parametrize(("code", "title", "text"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_each_check_reports_code_on_the_offending_line(tmp_path: Path, code: str, title: str, text: str) -> None:
+    name = "input.json" if title.startswith("json") else "input.yaml"
+    found = errors_of(tmp_path, text if name == "input.yaml" else text.replace(" #!", ""), name)
+    expected_line = marked_line(text)
+    assert (code, expected_line) in [(c, line) for c, line, _ in found], found
+
+
+def test_every_code_has_a_failing_input() -> None:
+    tested = {code for code, _, _ in CASES}
+    assert tested == set(CODES), set(CODES) ^ tested
+
+
+def test_valid_base_has_no_findings(tmp_path: Path) -> None:
+    assert errors_of(tmp_path, lb()) == []
