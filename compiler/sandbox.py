@@ -45,6 +45,7 @@ class Sandbox:
     def __init__(self, directory: str | None = None, *, nb_schema: str | None = None, northd: bool = True) -> None:
         self._own_directory = directory is None
         self.directory = Path(directory or tempfile.mkdtemp(prefix="ovn-lbc-sandbox-"))
+        self.directory.mkdir(parents=True, exist_ok=True)
         self.nb_schema = Path(nb_schema) if nb_schema else find_schema("ovn-nb.ovsschema")
         self.with_northd = northd
         self.nb_remote = f"unix:{self.directory / 'nb.sock'}"
@@ -112,12 +113,8 @@ class Sandbox:
             except (OSError, ValueError):
                 continue
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except OSError:
-                    break
-                time.sleep(0.02)
+            while time.monotonic() < deadline and _alive(pid):
+                time.sleep(0.01)
             else:
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -169,6 +166,20 @@ class Sandbox:
     def log(self, name: str) -> str:
         path = self.directory / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs. A zombie counts as gone: detached daemons are
+    re-parented to PID 1, which in a container may never reap them."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
 
 
 # ---------------------------------------------------------------- topology

@@ -33,7 +33,6 @@ def ovn(tmp_path: Path) -> Iterator[Sandbox]:
     """NB + SB ovsdb-server and ovn-northd in a temp dir, stopped by pid."""
     require_ovn()
     sandbox = Sandbox(str(tmp_path / "ovn"))
-    (tmp_path / "ovn").mkdir()
     with sandbox:
         yield sandbox
 
