@@ -1,0 +1,101 @@
+"""The command line: exit codes, outputs, and nothing written on errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from compiler.cli import main
+
+from .conftest import ROOT, SAMPLES, sample_paths
+
+BROKEN = ROOT / "tests" / "golden" / "errors" / "many-errors.yaml"
+
+
+def test_check_ok_and_invalid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(SAMPLES / "ipv4-healthcheck.yaml")]) == 0
+    assert "ok (1 Load_Balancer row)" in capsys.readouterr().err
+    assert main(["check", str(BROKEN)]) == 1
+    err = capsys.readouterr().err
+    assert "error[E102]" in err and "3 errors; nothing was written" in err
+
+
+def test_compile_writes_nothing_on_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "lb.sh"
+    assert main(["compile", str(BROKEN), "-o", str(out)]) == 1
+    assert not out.exists()
+    assert capsys.readouterr().out == ""
+
+
+def test_compile_to_file_is_executable_and_deterministic(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.sh", tmp_path / "b.sh"
+    sample = str(SAMPLES / "forward-and-lb.yaml")
+    assert main(["compile", sample, "-o", str(first)]) == 0
+    assert main(["compile", sample, "--format", "nbctl", "-o", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert first.stat().st_mode & 0o111
+    assert subprocess.run(["sh", "-n", str(first)], check=False).returncode == 0
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["compile"], ["frobnicate"], ["compile", "x.yaml", "--format", "xml"], []):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+    capsys.readouterr()
+
+
+def test_missing_file_is_a_diagnostic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path / "nope.yaml")]) == 1
+    assert "error[E100]: cannot read the file" in capsys.readouterr().err
+
+
+def test_several_files_form_one_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The same network in two files is an error; two different ones compile together.
+    one = SAMPLES / "ipv4-healthcheck.yaml"
+    assert main(["check", str(one), str(one)]) == 1
+    assert "error[E300]" in capsys.readouterr().err
+    assert main(["check", str(one), str(SAMPLES / "port-ranges.json")]) == 0
+
+
+def test_stdin_and_input_format(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    text = json.dumps(yaml.safe_load((SAMPLES / "ipv4-healthcheck.yaml").read_text()))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert main(["compile", "--input-format", "json", "-"]) == 0
+    assert "from <stdin>" in capsys.readouterr().out
+
+
+def test_schema_is_valid_and_accepts_every_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    jsonschema.validators.validator_for(schema).check_schema(schema)
+    for sample in sample_paths():
+        jsonschema.validate(yaml.safe_load(sample.read_text()), schema)
+
+
+def test_python_dash_m_and_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler", "--help"], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert result.returncode == 0
+    for words in ("exit status:", "diagnostics:", "OVN_NB_DB", "compile FILE..."):
+        assert words in result.stdout
+
+
+def test_sandbox_command_shows_rows_monitors_and_flows(capsys: pytest.CaptureFixture[str]) -> None:
+    from .conftest import require_ovn
+
+    require_ovn()
+    assert main(["sandbox", str(SAMPLES / "ipv4-healthcheck.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "incus-net49-lb-10.171.5.10-tcp" in out
+    assert out.count("src_ip              : \"10.135.209.254\"") == 3
+    assert "ct_lb_mark(backends=10.135.209.2:8080,10.135.209.3:8080,10.135.209.4:8080)" in out
