@@ -31,7 +31,11 @@ def check_networks_unique(document: Document) -> Iterator[Diagnostic]:
     for network in document.networks:
         first = seen.setdefault(network.name, network.at("name"))
         if first is not network.at("name"):
-            yield error(network.at("name"), "E300", f'network "{network.name}" is already defined at {first}')
+            yield error(
+                network.at("name"),
+                "E300",
+                f'network "{network.name}" is already defined at {first}',
+            )
 
 
 def check_listen_addresses_unique(document: Document) -> Iterator[Diagnostic]:
@@ -121,7 +125,11 @@ def _addresses(network: Network) -> Iterator[tuple[IPAddress, Span, str]]:
             yield port.target_address, port.at("target_address"), "forward target"
     for switch_port in network.switch_ports:
         for index, address in enumerate(switch_port.addresses):
-            yield address, switch_port.at(f"addresses[{index}]"), f'switch port "{switch_port.name}"'
+            yield (
+                address,
+                switch_port.at(f"addresses[{index}]"),
+                f'switch port "{switch_port.name}"',
+            )
 
 
 def check_reserved_addresses(document: Document) -> Iterator[Diagnostic]:
@@ -151,12 +159,27 @@ def _targets(network: Network) -> Iterator[tuple[IPAddress, IPAddress, Span, str
     """(target, listen address, where, what) for every backend and forward target."""
     for lb in network.load_balancers:
         for backend in lb.backends:
-            yield backend.target_address, lb.listen_address, backend.at("target_address"), f'backend "{backend.name}"'
+            yield (
+                backend.target_address,
+                lb.listen_address,
+                backend.at("target_address"),
+                f'backend "{backend.name}"',
+            )
     for fwd in network.forwards:
         if fwd.default_target is not None:
-            yield fwd.default_target, fwd.listen_address, fwd.at("default_target"), "the default target"
+            yield (
+                fwd.default_target,
+                fwd.listen_address,
+                fwd.at("default_target"),
+                "the default target",
+            )
         for port in fwd.ports:
-            yield port.target_address, fwd.listen_address, port.at("target_address"), "the forward target"
+            yield (
+                port.target_address,
+                fwd.listen_address,
+                port.at("target_address"),
+                "the forward target",
+            )
 
 
 def check_target_addresses(document: Document) -> Iterator[Diagnostic]:
@@ -179,12 +202,20 @@ def check_target_addresses(document: Document) -> Iterator[Diagnostic]:
                     f"ipv{target.version}_address",
                 )
             elif target not in subnet.cidr:
-                yield error(span, "E306", f"{what} {target} is outside network {network.name}'s subnet {subnet.cidr}")
+                yield error(
+                    span,
+                    "E306",
+                    f"{what} {target} is outside network {network.name}'s subnet {subnet.cidr}",
+                )
             elif target == subnet.network or (target.version == 4 and target == subnet.broadcast):
                 role = "network" if target == subnet.network else "broadcast"
                 yield error(span, "E307", f"{what} {target} is the {role} address of {subnet.cidr}")
             elif target == subnet.ip:
-                yield error(span, "E307", f"{what} {target} is the network's gateway (the router's own address)")
+                yield error(
+                    span,
+                    "E307",
+                    f"{what} {target} is the network's gateway (the router's own address)",
+                )
 
 
 def _port_owners(ranges: tuple[PortRange, ...], span: Span, seen: dict[int, Span]) -> Iterator[tuple[int, Span]]:
@@ -269,7 +300,11 @@ def check_backend_names_unique(document: Document) -> Iterator[Diagnostic]:
             for backend in lb.backends:
                 span = backend.at("name")
                 if backend.name in seen:
-                    yield error(span, "E311", f'backend "{backend.name}" is already defined at {seen[backend.name]}')
+                    yield error(
+                        span,
+                        "E311",
+                        f'backend "{backend.name}" is already defined at {seen[backend.name]}',
+                    )
                 else:
                     seen[backend.name] = span
 

@@ -158,7 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(compilation.sources.render_all(sort_diagnostics(compilation.warnings)), file=sys.stderr)
     if args.command == "check":
         rows = len(compilation.changes.rows)
-        print(f"ovn-lbc: {', '.join(args.files)}: ok ({rows} Load_Balancer row{'s' if rows != 1 else ''})", file=sys.stderr)
+        print(
+            f"ovn-lbc: {', '.join(args.files)}: ok ({rows} Load_Balancer row{'s' if rows != 1 else ''})",
+            file=sys.stderr,
+        )
         return EXIT_OK
     if args.command == "sandbox":
         from .sandbox import SandboxError, show_in_sandbox

@@ -129,7 +129,17 @@ def _load_balancer_rows(network: Network, lb: LoadBalancer) -> Iterator[LoadBala
                 ("timeout", str(hc.timeout)),
             )
             checks = tuple(HealthCheckRow(key, options, ((OWNER_KEY, network.name),)) for key, _ in keys)
-        yield _row(network, lb.listen_address, protocol, tuple(keys), checks, mappings, ids, "load balancer", lb)
+        yield _row(
+            network,
+            lb.listen_address,
+            protocol,
+            tuple(keys),
+            checks,
+            mappings,
+            ids,
+            "load balancer",
+            lb,
+        )
 
 
 def _ip_port_mappings(network: Network, backends: tuple[Backend, ...]) -> Pairs:

@@ -59,7 +59,10 @@ class Sandbox:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        trace: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -139,7 +142,13 @@ class Sandbox:
 
     def _run(self, *args: str, input_text: str | None = None) -> str:
         result = subprocess.run(
-            args, env=self.env, input=input_text, capture_output=True, text=True, timeout=120, check=False
+            args,
+            env=self.env,
+            input=input_text,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         if result.returncode != 0:
             raise SandboxError(f"{' '.join(args[:3])} ... failed ({result.returncode}): {result.stderr.strip()}")
@@ -160,7 +169,12 @@ class Sandbox:
     def run_script(self, script: str) -> subprocess.CompletedProcess[str]:
         """Run a generated shell script against this sandbox's NB database."""
         return subprocess.run(
-            ["sh", "-c", script], env=self.env, capture_output=True, text=True, timeout=600, check=False
+            ["sh", "-c", script],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
 
     def log(self, name: str) -> str:
@@ -241,11 +255,16 @@ def show_in_sandbox(document: Document, script: str) -> str:
         sandbox.sync()
         sections = [
             ("Northbound Load_Balancer rows", sandbox.nbctl("list", "Load_Balancer")),
-            ("Northbound Load_Balancer_Health_Check rows", sandbox.nbctl("list", "Load_Balancer_Health_Check")),
+            (
+                "Northbound Load_Balancer_Health_Check rows",
+                sandbox.nbctl("list", "Load_Balancer_Health_Check"),
+            ),
             (
                 "Southbound Service_Monitor rows (one per health-checked backend)",
                 sandbox.sbctl(
-                    "--columns=logical_port,ip,port,protocol,src_ip,status", "list", "Service_Monitor"
+                    "--columns=logical_port,ip,port,protocol,src_ip,status",
+                    "list",
+                    "Service_Monitor",
                 ),
             ),
         ]

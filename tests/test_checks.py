@@ -44,26 +44,62 @@ CASES: list[tuple[str, str, str]] = [
     ("E101", "duplicate key", NET + "    router: r2 #!\n"),
     ("E102", "unknown key", NET + "    routr: r2 #!\n"),
     ("E102", "unknown lb key", lb("        portz: [] #!\n")),
-    ("E103", "missing key", "networks:\n  - name: n1 #!\n    router: r1\n    switch: s1\n    ipv4_address: 10.0.0.1/24\n"),
+    (
+        "E103",
+        "missing key",
+        "networks:\n  - name: n1 #!\n    router: r1\n    switch: s1\n    ipv4_address: 10.0.0.1/24\n",
+    ),
     ("E104", "wrong type", NET.replace("switch: s1", "switch: [s1] #!")),
     ("E104", "bad version", "version: 2 #!\n" + NET),
     ("E105", "unknown config key", lb(config="{healthcheck.intervall: '5'} #!")),
-    ("E200", "bad listen address", lb().replace("listen_address: 192.0.2.10", "listen_address: 192.0.2.300 #!")),
+    (
+        "E200",
+        "bad listen address",
+        lb().replace("listen_address: 192.0.2.10", "listen_address: 192.0.2.300 #!"),
+    ),
     ("E200", "bad backend address", lb(backends="[{name: b2, target_address: 10.0.0.x}] #!")),
     ("E201", "bad gateway", NET.replace("10.0.0.1/24", "10.0.0.1 #!")),
     ("E201", "gateway is network address", NET.replace("10.0.0.1/24", "10.0.0.0/24 #!")),
     ("E202", "bad mac", NET + '    router_mac: "02:75:b9" #!\n'),
-    ("E203", "port out of range", lb(ports='[{protocol: tcp, listen_port: "80,70000", target_backend: [b2]}] #!')),
-    ("E203", "range backwards", lb(ports='[{protocol: tcp, listen_port: "90-80", target_backend: [b2]}] #!')),
-    ("E203", "port zero", lb(backends='[{name: b2, target_address: 10.0.0.2, target_port: "0"}] #!')),
-    ("E203", "garbage port", lb(ports='[{protocol: tcp, listen_port: "http", target_backend: [b2]}] #!')),
-    ("E204", "bad protocol", lb(ports='[{protocol: icmp, listen_port: "80", target_backend: [b2]}] #!')),
+    (
+        "E203",
+        "port out of range",
+        lb(ports='[{protocol: tcp, listen_port: "80,70000", target_backend: [b2]}] #!'),
+    ),
+    (
+        "E203",
+        "range backwards",
+        lb(ports='[{protocol: tcp, listen_port: "90-80", target_backend: [b2]}] #!'),
+    ),
+    (
+        "E203",
+        "port zero",
+        lb(backends='[{name: b2, target_address: 10.0.0.2, target_port: "0"}] #!'),
+    ),
+    (
+        "E203",
+        "garbage port",
+        lb(ports='[{protocol: tcp, listen_port: "http", target_backend: [b2]}] #!'),
+    ),
+    (
+        "E204",
+        "bad protocol",
+        lb(ports='[{protocol: icmp, listen_port: "80", target_backend: [b2]}] #!'),
+    ),
     ("E205", "bad interval", lb(config="{healthcheck: 'true', healthcheck.interval: '0'} #!")),
-    ("E205", "negative count", lb(config="{healthcheck: 'true', healthcheck.failure_count: '-1'} #!")),
+    (
+        "E205",
+        "negative count",
+        lb(config="{healthcheck: 'true', healthcheck.failure_count: '-1'} #!"),
+    ),
     ("E206", "bad boolean", lb(config="{healthcheck: 'maybe'} #!")),
     ("E207", "backend name with space", lb(backends="[{name: b 2, target_address: 10.0.0.2}] #!")),
     ("E208", "NUL in description", lb('        description: "a\\0b" #!\n')),
-    ("E300", "network twice", NET + NET.replace("networks:\n", "").replace("- name: n1", "- name: n1 #!")),
+    (
+        "E300",
+        "network twice",
+        NET + NET.replace("networks:\n", "").replace("- name: n1", "- name: n1 #!"),
+    ),
     (
         "E301",
         "lb and forward share listen address",
@@ -76,16 +112,31 @@ CASES: list[tuple[str, str, str]] = [
         + NET.replace("networks:\n", "").replace("name: n1", "name: n2").replace("switch: s1", "switch: s2")
         + "    forwards:\n      - listen_address: 192.0.2.10 #!\n        config: {target_address: 10.0.0.3}\n",
     ),
-    ("E302", "no ports", lb(ports="[]").replace("listen_address: 192.0.2.10", "listen_address: 192.0.2.10 #!")),
+    (
+        "E302",
+        "no ports",
+        lb(ports="[]").replace("listen_address: 192.0.2.10", "listen_address: 192.0.2.10 #!"),
+    ),
     (
         "E303",
         "sctp health check",
-        lb(config="{healthcheck: 'true'}", ports='[{protocol: sctp, listen_port: "80", target_backend: [b2]}] #!'),
+        lb(
+            config="{healthcheck: 'true'}",
+            ports='[{protocol: sctp, listen_port: "80", target_backend: [b2]}] #!',
+        ),
     ),
     ("E304", "backend uses reserved", lb(backends="[{name: b2, target_address: 10.0.0.254}] #!")),
-    ("E304", "listen uses reserved", lb().replace("listen_address: 192.0.2.10", "listen_address: 10.0.0.254 #!")),
+    (
+        "E304",
+        "listen uses reserved",
+        lb().replace("listen_address: 192.0.2.10", "listen_address: 10.0.0.254 #!"),
+    ),
     ("E304", "gateway is reserved", NET.replace("10.0.0.1/24", "10.0.0.254/24 #!")),
-    ("E304", "switch port uses reserved", NET.replace("addresses: [10.0.0.3]}", "addresses: [10.0.0.254]} #!")),
+    (
+        "E304",
+        "switch port uses reserved",
+        NET.replace("addresses: [10.0.0.3]}", "addresses: [10.0.0.254]} #!"),
+    ),
     ("E305", "family mismatch", lb(backends='[{name: b2, target_address: "fd00::2"}] #!')),
     ("E306", "outside subnet", lb(backends="[{name: b2, target_address: 10.0.1.2}] #!")),
     ("E307", "broadcast target", lb(backends="[{name: b2, target_address: 10.0.0.255}] #!")),
@@ -106,12 +157,23 @@ CASES: list[tuple[str, str, str]] = [
             ports='[{protocol: tcp, listen_port: "80,81", target_backend: [b2]}]',
         ),
     ),
-    ("E310", "unknown backend", lb(ports='[{protocol: tcp, listen_port: "80", target_backend: [b3]}] #!')),
-    ("E314", "backend twice", lb(ports='[{protocol: tcp, listen_port: "80", target_backend: [b2, b2]}] #!')),
+    (
+        "E310",
+        "unknown backend",
+        lb(ports='[{protocol: tcp, listen_port: "80", target_backend: [b3]}] #!'),
+    ),
+    (
+        "E314",
+        "backend twice",
+        lb(ports='[{protocol: tcp, listen_port: "80", target_backend: [b2, b2]}] #!'),
+    ),
     (
         "E311",
         "backend name twice",
-        lb(backends="\n          - {name: b2, target_address: 10.0.0.2}\n          - {name: b2, target_address: 10.0.0.3} #!"),
+        lb(
+            backends="\n          - {name: b2, target_address: 10.0.0.2}"
+            "\n          - {name: b2, target_address: 10.0.0.3} #!"
+        ),
     ),
     (
         "E312",
@@ -129,7 +191,11 @@ CASES: list[tuple[str, str, str]] = [
         + '        backends: [{name: b2, target_address: "fd00::2"}]\n'
         + '        ports: [{protocol: tcp, listen_port: "80", target_backend: [b2]}]\n',
     ),
-    ("E316", "address on two ports", NET.replace("addresses: [10.0.0.3]}", "addresses: [10.0.0.2]} #!")),
+    (
+        "E316",
+        "address on two ports",
+        NET.replace("addresses: [10.0.0.3]}", "addresses: [10.0.0.2]} #!"),
+    ),
     (
         "E317",
         "no subnet",
@@ -143,7 +209,11 @@ CASES: list[tuple[str, str, str]] = [
         + '        ports: [{protocol: tcp, listen_port: "80", target_address: 10.0.0.3}] #!\n',
     ),
     ("W001", "empty forward", NET + "    forwards:\n      - listen_address: 192.0.2.20 #!\n"),
-    ("W002", "health-check setting without healthcheck", lb(config="{healthcheck.interval: '5'} #!")),
+    (
+        "W002",
+        "health-check setting without healthcheck",
+        lb(config="{healthcheck.interval: '5'} #!"),
+    ),
 ]
 
 

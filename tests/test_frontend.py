@@ -12,7 +12,14 @@ from netaddr import EUI, IPNetwork
 from compiler.addresses import ipv4_health_check_source, ipv6_health_check_source
 from compiler.diagnostics import SourceText
 from compiler.frontend.document import parse_ports
-from compiler.frontend.tree import MappingNode, ScalarNode, SequenceNode, parse_json, parse_yaml, to_plain
+from compiler.frontend.tree import (
+    MappingNode,
+    ScalarNode,
+    SequenceNode,
+    parse_json,
+    parse_yaml,
+    to_plain,
+)
 from compiler.ir import expand_ports
 
 from .helpers import compile_text, errors_of
@@ -41,7 +48,13 @@ def test_json_positions_match_yaml_positions() -> None:
 
 @pytest.mark.parametrize(
     ("text", "line", "column"),
-    [('{"a": 1,}', 1, 9), ('{"a" 1}', 1, 6), ("[1, 2\n", 2, 1), ('{"a": tru}', 1, 7), ('{"a": "x\ny"}', 1, 9)],
+    [
+        ('{"a": 1,}', 1, 9),
+        ('{"a" 1}', 1, 6),
+        ("[1, 2\n", 2, 1),
+        ('{"a": tru}', 1, 7),
+        ('{"a": "x\ny"}', 1, 9),
+    ],
 )
 def test_json_syntax_errors_are_located(text: str, line: int, column: int) -> None:
     root, diagnostics = parse_json(SourceText("f.json", text))

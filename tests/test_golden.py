@@ -27,7 +27,9 @@ def check_golden(path: Path, actual: str) -> None:
 
 
 @pytest.mark.parametrize("sample", sample_paths(), ids=lambda p: p.name)
-def test_sample_script_matches_golden(sample: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sample_script_matches_golden(
+    sample: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)
     assert main(["compile", str(sample.relative_to(ROOT))]) == 0
     check_golden(GOLDEN / f"{sample.stem}.sh", capsys.readouterr().out)

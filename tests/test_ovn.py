@@ -31,9 +31,7 @@ def nb_state(ovn: Sandbox) -> dict[str, Any]:
             "vips": row["vips"],
             "ip_port_mappings": row["ip_port_mappings"],
             "external_ids": row["external_ids"],
-            "health_checks": sorted(
-                (checks[u]["vip"], json.dumps(checks[u]["options"], sort_keys=True)) for u in hc
-            ),
+            "health_checks": sorted((checks[u]["vip"], json.dumps(checks[u]["options"], sort_keys=True)) for u in hc),
             "uuid": row["_uuid"],
         }
     for table in ("Logical_Router", "Logical_Switch"):
@@ -74,7 +72,10 @@ def test_sample_rows_are_what_the_compiler_meant(ovn: Sandbox, sample: Path) -> 
             assert [vip for vip, _ in got["health_checks"]] == sorted(dict(row.vips))
         else:
             assert got["health_checks"] == []
-        assert sorted(got["attached"]) == [f"Logical_Router:{row.router}", f"Logical_Switch:{row.switch}"]
+        assert sorted(got["attached"]) == [
+            f"Logical_Router:{row.router}",
+            f"Logical_Switch:{row.switch}",
+        ]
 
 
 @pytest.mark.parametrize("sample", sample_paths(), ids=lambda p: p.name)
@@ -93,7 +94,10 @@ def test_ipv4_pool_is_what_incus_creates(ovn: Sandbox) -> None:
     row = state["incus-net49-lb-10.171.5.10-tcp"]
     assert row["vips"] == {"10.171.5.10:80": "10.135.209.2:8080,10.135.209.3:8080,10.135.209.4:8080"}
     assert row["health_checks"] == [
-        ("10.171.5.10:80", json.dumps({"failure_count": "3", "interval": "5", "success_count": "3", "timeout": "20"}))
+        (
+            "10.171.5.10:80",
+            json.dumps({"failure_count": "3", "interval": "5", "success_count": "3", "timeout": "20"}),
+        )
     ]
     assert row["ip_port_mappings"] == {
         "10.135.209.2": "incus-net49-instance-22be9150-eth0:10.135.209.254",
@@ -145,7 +149,10 @@ def test_ipv6_health_checks_use_the_eui64_source(ovn: Sandbox) -> None:
     source = "fd42:1:2:3:75:b9ff:fe2e:adf4"
     assert _monitors(ovn) == {
         (port, ip, 53, protocol, source)
-        for port, ip in (("incus-net50-instance-a1-eth0", "fd42:1:2:3::2"), ("incus-net50-instance-a2-eth0", "fd42:1:2:3::3"))
+        for port, ip in (
+            ("incus-net50-instance-a1-eth0", "fd42:1:2:3::2"),
+            ("incus-net50-instance-a2-eth0", "fd42:1:2:3::3"),
+        )
         for protocol in ("tcp", "udp")
     }
     state = nb_state(ovn)

@@ -116,7 +116,9 @@ def _map_words(column: str, pairs: Sequence[tuple[str, str]]) -> list[str]:
 
 def _block(row: LoadBalancerRow, index: int) -> Block:
     what = "forward" if row.kind == "forward" else "load balancer"
-    headline = f"{what} {row.listen_address} {row.protocol} of network {row.network}, from {row.source.file}:{row.source.line}"
+    headline = (
+        f"{what} {row.listen_address} {row.protocol} of network {row.network}, from {row.source.file}:{row.source.line}"
+    )
     comments = [comment_text(headline)]
     if row.description:
         comments.append(comment_text(f"description: {row.description}"))

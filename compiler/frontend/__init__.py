@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, SourceRegistry, SourceText, Span, error
-from ..ir import Document
+from ..ir import Document, Network
 from .document import load_document
 
 INPUT_FORMATS = ("yaml", "json")
@@ -30,7 +30,11 @@ def read_source(path: str) -> SourceText | Diagnostic:
         data = Path(path).read_bytes()
         return SourceText(path, data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        return error(Span(path, 1, 1), "E100", f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return error(
+            Span(path, 1, 1),
+            "E100",
+            f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+        )
     except OSError as exc:
         return error(Span(path, 0, 0), "E100", f"cannot read the file: {exc.strerror or exc}")
 
@@ -41,7 +45,7 @@ def load_files(
     """Read, parse and build every file; the networks of all of them in order."""
     registry = sources or SourceRegistry()
     diagnostics: list[Diagnostic] = []
-    networks = []
+    networks: list[Network] = []
     for path in paths:
         source = read_source(path)
         if isinstance(source, Diagnostic):
@@ -52,4 +56,3 @@ def load_files(
         diagnostics.extend(found)
         networks.extend(document.networks)
     return Document(tuple(networks)), diagnostics, registry
-

@@ -32,7 +32,16 @@ from ..ir import (
     PortRange,
     SwitchPort,
 )
-from .tree import MappingNode, Node, Path, ScalarNode, SequenceNode, parse_json, parse_yaml, to_plain
+from .tree import (
+    MappingNode,
+    Node,
+    Path,
+    ScalarNode,
+    SequenceNode,
+    parse_json,
+    parse_yaml,
+    to_plain,
+)
 
 T = TypeVar("T")
 
@@ -54,7 +63,7 @@ def schema() -> dict[str, Any]:
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(schema())
-    return cls(schema())  # type: ignore[no-any-return]
+    return cls(schema())
 
 
 def parse_tree(source: SourceText, input_format: str) -> tuple[Node | None, list[Diagnostic]]:
@@ -132,7 +141,8 @@ def validate_shape(root: Node, source: SourceText) -> tuple[list[Diagnostic], se
         path: Path = tuple(err.absolute_path)
         node = _walk(root, path)
         if err.validator == "additionalProperties":
-            diagnostics.extend(_unknown_keys(node, path, err.schema))
+            subschema = err.schema if isinstance(err.schema, dict) else {}
+            diagnostics.extend(_unknown_keys(node, path, subschema))
             continue
         poisoned.add(_owner(path))
         diagnostics.append(_shape_diagnostic(err, node, path, source))
@@ -203,7 +213,11 @@ def _shape_diagnostic(err: Any, node: Node, path: Path, source: SourceText) -> D
             f'unknown protocol "{instance}": expected tcp, udp or sctp',
         )
     if err.validator == "const" and name == "version":
-        return error(node.span, "E104", f"unsupported format version {instance!r}: this ovn-lbc reads version 1")
+        return error(
+            node.span,
+            "E104",
+            f"unsupported format version {instance!r}: this ovn-lbc reads version 1",
+        )
     if err.validator == "minItems":
         return error(node.span, "E104", f'"{name}" needs at least {err.validator_value} item')
     return error(node.span, "E104", f'"{name}": {err.message}')
@@ -237,7 +251,10 @@ def parse_ports(text: str) -> tuple[tuple[PortRange, ...], list[tuple[int, str]]
         if not match:
             shown = item.strip()
             problems.append(
-                (where, f'"{shown}" is not a port or a range' if shown else "empty item in the port list")
+                (
+                    where,
+                    f'"{shown}" is not a port or a range' if shown else "empty item in the port list",
+                )
             )
         else:
             first = int(match.group(1))
@@ -308,7 +325,11 @@ class ModelBuilder:
     def name(self, node: MappingNode, key: str, spans: dict[str, Span], what: str) -> str | None:
         value = self.text(node, key, spans)
         if value is not None and (not value.strip() or any(ch.isspace() for ch in value)):
-            self.fail(spans.get(key, node.span), "E207", f'{what} "{value}" must be non-empty and contain no whitespace')
+            self.fail(
+                spans.get(key, node.span),
+                "E207",
+                f'{what} "{value}" must be non-empty and contain no whitespace',
+            )
             return None
         return value
 
@@ -365,7 +386,13 @@ class ModelBuilder:
                 pairs.append((key, value))
         return tuple(sorted(pairs)) if ok else None
 
-    def each(self, parent: MappingNode, key: str, path: Path, build: Callable[[MappingNode, Path], T | None]) -> tuple[list[T], bool]:
+    def each(
+        self,
+        parent: MappingNode,
+        key: str,
+        path: Path,
+        build: Callable[[MappingNode, Path], T | None],
+    ) -> tuple[list[T], bool]:
         """Build every item of a list field; False when any item failed."""
         results: list[T] = []
         ok = True
@@ -401,11 +428,17 @@ class ModelBuilder:
         forwards, forwards_ok = self.each(node, "forwards", path, self.forward)
         load_balancers, lbs_ok = self.each(node, "load_balancers", path, self.load_balancer)
         fields = (name, row_prefix, router, switch, ipv4, ipv6, mac)
-        if path in self.poisoned or not ports_ok or any(v is False for v in fields) or None in (
-            name,
-            row_prefix,
-            router,
-            switch,
+        if (
+            path in self.poisoned
+            or not ports_ok
+            or any(v is False for v in fields)
+            or None
+            in (
+                name,
+                row_prefix,
+                router,
+                switch,
+            )
         ):
             return None
         assert name is not None and row_prefix is not None and router is not None and switch is not None
@@ -446,10 +479,18 @@ class ModelBuilder:
                 raise ValueError
             network = IPNetwork(f"{gateway}/{int(prefix)}")
         except (AddrFormatError, ValueError, TypeError):
-            self.fail(child.span, "E201", f'{key}: "{text}" is not an {family} gateway address with a prefix, like {example}')
+            self.fail(
+                child.span,
+                "E201",
+                f'{key}: "{text}" is not an {family} gateway address with a prefix, like {example}',
+            )
             return False
         if network.ip in (network.network, network.broadcast) and network.size > 2:
-            self.fail(child.span, "E201", f"{key}: the gateway {network.ip} is the subnet's network or broadcast address")
+            self.fail(
+                child.span,
+                "E201",
+                f"{key}: the gateway {network.ip} is the subnet's network or broadcast address",
+            )
             return False
         return network
 
@@ -463,7 +504,11 @@ class ModelBuilder:
         if text is None:
             return False
         if not re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}", text):
-            self.fail(child.span, "E202", f'router_mac: "{text}" is not a MAC address like 02:75:b9:2e:ad:f4')
+            self.fail(
+                child.span,
+                "E202",
+                f'router_mac: "{text}" is not a MAC address like 02:75:b9:2e:ad:f4',
+            )
             return False
         return EUI(text)
 
@@ -489,7 +534,7 @@ class ModelBuilder:
         listen = self.address(node, "listen_address", spans)
         description = self.text(node, "description", spans)
         config = self.config(node, spans)
-        health_check = self.health_check(node, config, spans) if config is not None else False
+        health_check_ok, health_check = self.health_check(node, config, spans) if config is not None else (False, None)
         backends, backends_ok = self.each(node, "backends", path, self.backend)
         ports, ports_ok = self.each(node, "ports", path, self.load_balancer_port)
         if (
@@ -497,7 +542,7 @@ class ModelBuilder:
             or listen is None
             or description is None
             or config is None
-            or health_check is False
+            or not health_check_ok
             or not (backends_ok and ports_ok)
         ):
             return None
@@ -514,8 +559,8 @@ class ModelBuilder:
 
     def health_check(
         self, node: MappingNode, config: tuple[tuple[str, str], ...], spans: dict[str, Span]
-    ) -> HealthCheck | None | bool:
-        """The health check the config asks for; None when off, False when bad."""
+    ) -> tuple[bool, HealthCheck | None]:
+        """(False, None) for a bad value, else (True, the check or None when off)."""
         values = dict(config)
         enabled: bool | None = False
         if "healthcheck" in values:
@@ -526,7 +571,7 @@ class ModelBuilder:
                     "E206",
                     f'healthcheck: "{values["healthcheck"]}" is not a boolean (use "true" or "false")',
                 )
-                return False
+                return False, None
         numbers: dict[str, int] = {}
         ok = True
         for key in HEALTH_CHECK_KEYS:
@@ -548,8 +593,8 @@ class ModelBuilder:
                     )
                 )
         if not ok:
-            return False
-        return HealthCheck(**numbers) if enabled else None
+            return False, None
+        return True, (HealthCheck(**numbers) if enabled else None)
 
     def backend(self, node: MappingNode, path: Path) -> Backend | None:
         spans: dict[str, Span] = {}

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import json.decoder
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import yaml
 import yaml.constructor
@@ -21,7 +21,7 @@ import yaml.nodes
 
 from ..diagnostics import Diagnostic, SourceText, Span, error
 
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 
 
 @dataclass(slots=True)
@@ -57,8 +57,8 @@ class SequenceNode:
     span: Span
 
 
-Node = Union[ScalarNode, MappingNode, SequenceNode]
-Path = tuple[Union[str, int], ...]
+Node = ScalarNode | MappingNode | SequenceNode
+Path = tuple[str | int, ...]
 
 
 def to_plain(node: Node) -> Any:
@@ -157,7 +157,11 @@ class _YamlBuilder:
             if key in result.items:
                 first = result.key_spans[key]
                 self.diagnostics.append(
-                    error(key_span, "E101", f'duplicate key "{key}" (first defined on line {first.line})')
+                    error(
+                        key_span,
+                        "E101",
+                        f'duplicate key "{key}" (first defined on line {first.line})',
+                    )
                 )
                 continue
             result.items[key] = self.build(value_node)
@@ -192,6 +196,8 @@ def parse_yaml(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
 
 # ---------------------------------------------------------------- JSON
 
+# The json module's string scanner (C-accelerated), which typeshed omits.
+_scanstring: Callable[[str, int, bool], tuple[str, int]] = vars(json.decoder)["scanstring"]
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _LITERALS: dict[str, Scalar] = {"true": True, "false": False, "null": None}
@@ -231,16 +237,14 @@ class _JsonParser:
                 return ScalarNode(literal, span), offset + len(word)
         match = _NUMBER.match(text, offset)
         if match and match.end() > offset:
-            number: Scalar = (
-                int(match.group()) if not (match.group(1) or match.group(2)) else match.group()
-            )
+            number: Scalar = int(match.group()) if not (match.group(1) or match.group(2)) else match.group()
             return ScalarNode(number, span), match.end()
         found = "the end of the file" if not char else f"'{char}'"
         raise _JsonSyntaxError(offset, f"expected a JSON value, found {found}")
 
     def string(self, offset: int) -> tuple[str, int]:
         try:
-            return json.decoder.scanstring(self.text, offset + 1, True)
+            return _scanstring(self.text, offset + 1, True)
         except json.JSONDecodeError as exc:
             raise _JsonSyntaxError(exc.pos, exc.msg.lower()) from None
 
@@ -266,7 +270,11 @@ class _JsonParser:
             if key in node.items:
                 first = node.key_spans[key]
                 self.diagnostics.append(
-                    error(key_span, "E101", f'duplicate key "{key}" (first defined on line {first.line})')
+                    error(
+                        key_span,
+                        "E101",
+                        f'duplicate key "{key}" (first defined on line {first.line})',
+                    )
                 )
             else:
                 node.items[key] = value
