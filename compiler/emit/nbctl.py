@@ -78,8 +78,8 @@ def _row_commands(row: LoadBalancerRow, index: int) -> list[Command]:
                 [f"--id={hc_name}", "create", "Load_Balancer_Health_Check"],
                 [
                     q("vip=" + ovsdb_string(check.vip)),
-                    *_map_words("options", check.options),
-                    *_map_words("external_ids", check.external_ids),
+                    *_map_words("options", check.options, reset=False),
+                    *_map_words("external_ids", check.external_ids, reset=False),
                 ],
             )
         )
@@ -103,13 +103,13 @@ def _row_commands(row: LoadBalancerRow, index: int) -> list[Command]:
     return commands
 
 
-def _map_words(column: str, pairs: Sequence[tuple[str, str]]) -> list[str]:
-    """``column={}`` then one ``column:"key"="value"`` word per entry.
+def _map_words(column: str, pairs: Sequence[tuple[str, str]], *, reset: bool = True) -> list[str]:
+    """``column={}`` (unless the row is new) then one ``column:"key"="value"`` word per entry.
 
     One word per entry keeps every argument small (the kernel limits a single
     argument to 128 KiB) and puts one VIP on each line for the reviewer.
     """
-    words = [shell_quote(f"{column}={{}}")]
+    words = [shell_quote(f"{column}={{}}")] if reset else []
     words.extend(shell_quote(f"{column}:{ovsdb_string(k)}={ovsdb_string(v)}") for k, v in pairs)
     return words
 

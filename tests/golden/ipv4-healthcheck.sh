@@ -15,12 +15,10 @@ set -- "$@" \
     -- --may-exist lb-add 'incus-net49-lb-10.171.5.10-tcp' '10.171.5.10:80' '10.135.209.2:8080,10.135.209.3:8080,10.135.209.4:8080' tcp \
     -- --id=@hc1_1 create Load_Balancer_Health_Check \
          'vip="10.171.5.10:80"' \
-         'options={}' \
          'options:"failure_count"="3"' \
          'options:"interval"="5"' \
          'options:"success_count"="3"' \
          'options:"timeout"="20"' \
-         'external_ids={}' \
          'external_ids:"ovn-lbc:network"="net49"' \
     -- set Load_Balancer 'incus-net49-lb-10.171.5.10-tcp' \
          'protocol="tcp"' \

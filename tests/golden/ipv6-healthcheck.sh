@@ -15,12 +15,10 @@ set -- "$@" \
     -- --may-exist lb-add 'incus-net50-lb-2001:db8:0:100::10-tcp' '[2001:db8:0:100::10]:53' '[fd42:1:2:3::2]:53,[fd42:1:2:3::3]:53' tcp \
     -- --id=@hc1_1 create Load_Balancer_Health_Check \
          'vip="[2001:db8:0:100::10]:53"' \
-         'options={}' \
          'options:"failure_count"="3"' \
          'options:"interval"="10"' \
          'options:"success_count"="3"' \
          'options:"timeout"="30"' \
-         'external_ids={}' \
          'external_ids:"ovn-lbc:network"="net50"' \
     -- set Load_Balancer 'incus-net50-lb-2001:db8:0:100::10-tcp' \
          'protocol="tcp"' \
@@ -45,12 +43,10 @@ set -- "$@" \
     -- --may-exist lb-add 'incus-net50-lb-2001:db8:0:100::10-udp' '[2001:db8:0:100::10]:53' '[fd42:1:2:3::2]:53,[fd42:1:2:3::3]:53' udp \
     -- --id=@hc2_1 create Load_Balancer_Health_Check \
          'vip="[2001:db8:0:100::10]:53"' \
-         'options={}' \
          'options:"failure_count"="3"' \
          'options:"interval"="10"' \
          'options:"success_count"="3"' \
          'options:"timeout"="30"' \
-         'external_ids={}' \
          'external_ids:"ovn-lbc:network"="net50"' \
     -- set Load_Balancer 'incus-net50-lb-2001:db8:0:100::10-udp' \
          'protocol="udp"' \
