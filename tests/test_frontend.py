@@ -130,3 +130,43 @@ def test_port_lists_round_trip(ranges: list[tuple[int, int]]) -> None:
 def test_port_parser_never_raises(text: str) -> None:
     parsed, problems = parse_ports(text)
     assert parsed or problems or not text.strip(",")
+
+
+def test_yaml_anchors_and_merge_keys(tmp_path: Path) -> None:
+    text = (
+        "networks:\n"
+        "  - &base {name: m, row_prefix: p, router: r, switch: s, ipv4_address: 10.0.0.1/24}\n"
+        "  - <<: *base\n"
+        "    name: n\n"
+        "    row_prefix: q\n"
+    )
+    merged = compile_text(tmp_path, text).document.networks[1]
+    # Keys written beside the merge win; the others come from the anchor.
+    assert (merged.name, merged.row_prefix, merged.router, merged.ipv4) == ("n", "q", "r", IPNetwork("10.0.0.1/24"))
+    assert ("E104", 3, 5) in errors_of(tmp_path, text.replace("<<: *base", "<<: [1]"))
+
+
+def test_integers_keep_their_text_where_strings_are_expected(tmp_path: Path) -> None:
+    text = (
+        "networks:\n  - {name: n, row_prefix: p, router: r, switch: s, ipv4_address: 10.0.0.1/24,\n"
+        "     load_balancers: [{listen_address: 192.0.2.1,\n"
+        "       backends: [{name: b, target_address: 10.0.0.2, target_port: 010}],\n"
+        "       ports: [{protocol: tcp, listen_port: '80', target_backend: [b]}]}]}\n"
+    )
+    # YAML 1.1 reads 010 as octal 8; Incus (and ovn-lbc) read the text: port 10.
+    backend = compile_text(tmp_path, text).document.networks[0].load_balancers[0].backends[0]
+    assert expand_ports(backend.target_ports) == [10]
+    assert errors_of(
+        tmp_path, text.replace("listen_address: 192.0.2.1,", "listen_address: 192.0.2.1, description: 017,")
+    ) == [("E104", 3, 64)]
+
+
+def test_unicode_digits_are_not_numbers(tmp_path: Path) -> None:
+    text = (
+        "networks:\n  - {name: n, row_prefix: p, router: r, switch: s, ipv4_address: 10.0.0.1/24,\n"
+        "     switch_ports: [{name: lsp, addresses: [10.0.0.2]}],\n"
+        "     load_balancers: [{listen_address: 192.0.2.1, config: {healthcheck: 'true', healthcheck.interval: '٥'},\n"
+        "       backends: [{name: b, target_address: 10.0.0.2, target_port: '٨٠'}],\n"
+        "       ports: [{protocol: tcp, listen_port: '80', target_backend: [b]}]}]}\n"
+    )
+    assert sorted(code for code, _, _ in errors_of(tmp_path, text)) == ["E203", "E205"]

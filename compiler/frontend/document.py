@@ -205,7 +205,10 @@ def _shape_diagnostic(err: Any, node: Node, path: Path, source: SourceText) -> D
             if isinstance(expected, list)
             else _TYPE_WORDS.get(expected, expected)
         )
-        return error(node.span, "E104", f'"{name}" must be {words}, not {_describe(instance)}')
+        hint: tuple[str, ...] = ()
+        if expected == "string" and isinstance(instance, (int, bool)) and isinstance(node, ScalarNode):
+            hint = ("YAML reads an unquoted number or yes/no as such: put the value in quotes",)
+        return error(node.span, "E104", f'"{name}" must be {words}, not {_describe(instance)}', *hint)
     if err.validator == "enum" and name == "protocol":
         return error(
             node.span,
@@ -311,7 +314,7 @@ class ModelBuilder:
             return "true" if value else "false"
         if value is None:
             return ""
-        text = str(value)
+        text = child.raw if child.raw is not None else str(value)
         if "\x00" in text:
             self.fail(child.span, "E208", "the string contains a NUL character, which OVSDB cannot store")
             return None
@@ -579,7 +582,7 @@ class ModelBuilder:
             if text is None:
                 continue
             span = spans[f"config.healthcheck.{key}"]
-            if not text.strip().isdigit() or not 1 <= int(text) <= _MAX_HEALTH_CHECK_VALUE:
+            if not re.fullmatch(r"[0-9]+", text.strip()) or not 1 <= int(text) <= _MAX_HEALTH_CHECK_VALUE:
                 self.fail(span, "E205", f'healthcheck.{key}: "{text}" is not a positive integer')
                 ok = False
                 continue

@@ -33,6 +33,9 @@ class ScalarNode:
     # True when the value's characters stand verbatim in the source line from
     # span onwards, so a position inside the value can be pointed at.
     verbatim: bool = False
+    # The text as written, for a YAML integer (`017` stays "017" where a
+    # string is expected, as Incus keeps it).
+    raw: str | None = None
 
     def span_of_offset(self, offset: int) -> Span:
         """The span of character ``offset`` of the value, or the value's span."""
@@ -96,6 +99,7 @@ _constructor = yaml.constructor.SafeConstructor()
 _INT_TAG = "tag:yaml.org,2002:int"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _NULL_TAG = "tag:yaml.org,2002:null"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -143,12 +147,17 @@ class _YamlBuilder:
         line = self.source.line(span.line) or ""
         start = span.column - 1 + quote
         verbatim = node.style in (None, "'", '"') and line[start : start + len(text)] == text
-        return ScalarNode(value, span.shifted(quote) if verbatim else span, verbatim)
+        raw = text if isinstance(value, int) and not isinstance(value, bool) else None
+        return ScalarNode(value, span.shifted(quote) if verbatim else span, verbatim, raw)
 
     def mapping(self, node: yaml.nodes.MappingNode) -> MappingNode:
         result = MappingNode({}, self.span(node.start_mark))
+        merged: list[MappingNode] = []
         for key_node, value_node in node.value:
             key_span = self.span(key_node.start_mark)
+            if key_node.tag == _MERGE_TAG:
+                merged.extend(self.merge_sources(value_node, key_span))
+                continue
             if not isinstance(key_node, yaml.nodes.ScalarNode):
                 self.diagnostics.append(error(key_span, "E104", "a mapping key must be a string"))
                 continue
@@ -166,7 +175,25 @@ class _YamlBuilder:
                 continue
             result.items[key] = self.build(value_node)
             result.key_spans[key] = key_span
+        # `<<: *defaults`: keys written in the mapping win over merged ones,
+        # earlier merge sources over later ones (YAML's merge-key rules).
+        for source in merged:
+            for key, value in source.items.items():
+                if key not in result.items:
+                    result.items[key] = value
+                    result.key_spans[key] = source.key_span(key)
         return result
+
+    def merge_sources(self, value_node: yaml.Node, span: Span) -> list[MappingNode]:
+        candidates = value_node.value if isinstance(value_node, yaml.nodes.SequenceNode) else [value_node]
+        sources = []
+        for candidate in candidates:
+            built = self.build(candidate)
+            if isinstance(built, MappingNode):
+                sources.append(built)
+            else:
+                self.diagnostics.append(error(span, "E104", "a merge key (<<) needs a mapping or a list of mappings"))
+        return sources
 
 
 def parse_yaml(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
