@@ -105,7 +105,9 @@ def _external_ids(network: Network, kind: str, description: str, user: Pairs) ->
     return tuple(sorted(ids.items()))
 
 
-def _load_balancer_rows(network: Network, lb: LoadBalancer) -> Iterator[LoadBalancerRow]:
+def _load_balancer_rows(
+    network: Network, lb: LoadBalancer, ports_by_address: dict[IPAddress, str]
+) -> Iterator[LoadBalancerRow]:
     by_protocol: dict[str, list[tuple[int | None, str]]] = {}
     for port in lb.ports:
         backends = [b for name in port.target_backends if (b := lb.backend(name)) is not None]
@@ -114,7 +116,7 @@ def _load_balancer_rows(network: Network, lb: LoadBalancer) -> Iterator[LoadBala
                 endpoint(b.target_address, target_port(b.target_ports, index, listen_port)) for b in backends
             )
             by_protocol.setdefault(port.protocol, []).append((listen_port, targets))
-    mappings = _ip_port_mappings(network, lb.backends) if lb.health_check else ()
+    mappings = _ip_port_mappings(network, ports_by_address, lb.backends) if lb.health_check else ()
     ids = _external_ids(network, "load-balancer", lb.description, lb.user_config)
     for protocol in sorted(by_protocol):
         vips = sorted(by_protocol[protocol], key=_vip_order)
@@ -142,8 +144,7 @@ def _load_balancer_rows(network: Network, lb: LoadBalancer) -> Iterator[LoadBala
         )
 
 
-def _ip_port_mappings(network: Network, backends: tuple[Backend, ...]) -> Pairs:
-    ports = {address: p.name for p in network.switch_ports for address in p.addresses}
+def _ip_port_mappings(network: Network, ports: dict[IPAddress, str], backends: tuple[Backend, ...]) -> Pairs:
     mappings: dict[str, str] = {}
     for backend in backends:
         address = backend.target_address
@@ -202,8 +203,9 @@ def lower(document: Document) -> NorthboundChanges:
     """The rows of a checked document: network order, then source order."""
     rows: list[LoadBalancerRow] = []
     for network in document.networks:
+        ports_by_address = {address: p.name for p in network.switch_ports for address in p.addresses}
         for lb in network.load_balancers:
-            rows.extend(_load_balancer_rows(network, lb))
+            rows.extend(_load_balancer_rows(network, lb, ports_by_address))
         for fwd in network.forwards:
             rows.extend(_forward_rows(network, fwd))
     return NorthboundChanges(tuple(rows))

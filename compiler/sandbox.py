@@ -168,13 +168,11 @@ class Sandbox:
 
     def run_script(self, script: str) -> subprocess.CompletedProcess[str]:
         """Run a generated shell script against this sandbox's NB database."""
+        # From a file: a big script is far over the 128 KiB limit of `sh -c`.
+        path = self.directory / "script.sh"
+        path.write_text(script, encoding="utf-8")
         return subprocess.run(
-            ["sh", "-c", script],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
+            ["sh", str(path)], env=self.env, capture_output=True, text=True, timeout=3600, check=False
         )
 
     def log(self, name: str) -> str:
