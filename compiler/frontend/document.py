@@ -389,6 +389,22 @@ class ModelBuilder:
                 pairs.append((key, value))
         return tuple(sorted(pairs)) if ok else None
 
+    def each_scalar(
+        self, node: MappingNode, key: str, spans: dict[str, Span], convert: Callable[[ScalarNode], T | None]
+    ) -> tuple[T, ...] | None:
+        """Convert every item of a list of scalars; None when any item failed."""
+        results: list[T] = []
+        ok = True
+        for index, item in enumerate(self.items(node, key)):
+            assert isinstance(item, ScalarNode)
+            spans[f"{key}[{index}]"] = item.span
+            value = convert(item)
+            if value is None:
+                ok = False
+            else:
+                results.append(value)
+        return tuple(results) if ok else None
+
     def each(
         self,
         parent: MappingNode,
@@ -518,19 +534,12 @@ class ModelBuilder:
     def switch_port(self, node: MappingNode, path: Path) -> SwitchPort | None:
         spans: dict[str, Span] = {}
         name = self.name(node, "name", spans, "switch port name")
-        addresses: list[IPAddress] = []
-        ok = name is not None
-        for index, item in enumerate(self.items(node, "addresses")):
-            assert isinstance(item, ScalarNode)
-            spans[f"addresses[{index}]"] = item.span
-            address = self.parse_address(item, "switch port address")
-            if address is None:
-                ok = False
-            else:
-                addresses.append(address)
-        if not ok or name is None:
+        addresses = self.each_scalar(
+            node, "addresses", spans, lambda item: self.parse_address(item, "switch port address")
+        )
+        if addresses is None or name is None:
             return None
-        return SwitchPort(name, tuple(addresses), span=node.span, spans=spans)
+        return SwitchPort(name, addresses, span=node.span, spans=spans)
 
     def load_balancer(self, node: MappingNode, path: Path) -> LoadBalancer | None:
         spans: dict[str, Span] = {}
@@ -615,20 +624,11 @@ class ModelBuilder:
         protocol = self.text(node, "protocol", spans)
         listen_ports = self.ports(node, "listen_port", spans)
         description = self.text(node, "description", spans)
-        targets: list[str] = []
-        ok = True
-        for index, item in enumerate(self.items(node, "target_backend")):
-            assert isinstance(item, ScalarNode)
-            spans[f"target_backend[{index}]"] = item.span
-            target = self.string(item)
-            if target is None:
-                ok = False
-            else:
-                targets.append(target)
-        if not ok or None in (protocol, listen_ports, description):
+        targets = self.each_scalar(node, "target_backend", spans, self.string)
+        if targets is None or None in (protocol, listen_ports, description):
             return None
         assert protocol is not None and listen_ports is not None and description is not None
-        return LoadBalancerPort(protocol, listen_ports, tuple(targets), description, span=node.span, spans=spans)
+        return LoadBalancerPort(protocol, listen_ports, targets, description, span=node.span, spans=spans)
 
     def forward(self, node: MappingNode, path: Path) -> Forward | None:
         spans: dict[str, Span] = {}

@@ -53,6 +53,15 @@ class MappingNode:
     def key_span(self, key: str) -> Span:
         return self.key_spans.get(key, self.span)
 
+    def add(self, key: str, key_span: Span, value: Node) -> Diagnostic | None:
+        """Add an item; a key already present is kept and reported (E101)."""
+        if key in self.items:
+            first = self.key_spans[key]
+            return error(key_span, "E101", f'duplicate key "{key}" (first defined on line {first.line})')
+        self.items[key] = value
+        self.key_spans[key] = key_span
+        return None
+
 
 @dataclass(slots=True)
 class SequenceNode:
@@ -162,19 +171,9 @@ class _YamlBuilder:
                 self.diagnostics.append(error(key_span, "E104", "a mapping key must be a string"))
                 continue
             # Keys are compared as written: `yes:` is the key "yes", not true.
-            key = key_node.value
-            if key in result.items:
-                first = result.key_spans[key]
-                self.diagnostics.append(
-                    error(
-                        key_span,
-                        "E101",
-                        f'duplicate key "{key}" (first defined on line {first.line})',
-                    )
-                )
-                continue
-            result.items[key] = self.build(value_node)
-            result.key_spans[key] = key_span
+            problem = result.add(key_node.value, key_span, self.build(value_node))
+            if problem is not None:
+                self.diagnostics.append(problem)
         # `<<: *defaults`: keys written in the mapping win over merged ones,
         # earlier merge sources over later ones (YAML's merge-key rules).
         for source in merged:
@@ -294,18 +293,9 @@ class _JsonParser:
             key, offset = self.string(offset)
             offset = self.expect(offset, ":", "':' after the key")
             value, offset = self.value(self.skip(offset + 1))
-            if key in node.items:
-                first = node.key_spans[key]
-                self.diagnostics.append(
-                    error(
-                        key_span,
-                        "E101",
-                        f'duplicate key "{key}" (first defined on line {first.line})',
-                    )
-                )
-            else:
-                node.items[key] = value
-                node.key_spans[key] = key_span
+            problem = node.add(key, key_span, value)
+            if problem is not None:
+                self.diagnostics.append(problem)
             offset = self.expect(offset, ",}", "',' or '}'")
             if self.text[offset] == "}":
                 return node, offset + 1
