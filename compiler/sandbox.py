@@ -27,8 +27,15 @@ class SandboxError(RuntimeError):
     """OVN is missing or a daemon would not start."""
 
 
+def search_path() -> str:
+    """PATH plus the sbin directories: Debian puts ovsdb-server in /usr/sbin,
+    which is not on an ordinary user's PATH."""
+    entries = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    return os.pathsep.join(entries + [d for d in ("/usr/sbin", "/sbin") if d not in entries])
+
+
 def missing_programs() -> list[str]:
-    return [program for program in REQUIRED_PROGRAMS if shutil.which(program) is None]
+    return [program for program in REQUIRED_PROGRAMS if shutil.which(program, path=search_path()) is None]
 
 
 def find_schema(name: str) -> Path:
@@ -72,6 +79,7 @@ class Sandbox:
         d = str(self.directory)
         return {
             **os.environ,
+            "PATH": search_path(),
             "OVS_RUNDIR": d,
             "OVS_LOGDIR": d,
             "OVN_RUNDIR": d,
