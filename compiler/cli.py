@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from . import CompileError, __version__, compile_files
 from .diagnostics import sort_diagnostics
 from .emit.nbctl import emit_nbctl
+from .emit.ovsdb import emit_json
 from .frontend import INPUT_FORMATS
 from .frontend.document import schema
 
@@ -30,7 +31,8 @@ and writes the OVN Northbound changes as a reviewable ovn-nbctl script.
 EPILOG = """\
 commands:
   check FILE...       check the files; print every problem found
-  compile FILE...     check, then print the ovn-nbctl script (nothing on errors)
+  compile FILE...     check, then print the ovn-nbctl script or, with --format json,
+                      the OVSDB transaction (nothing on errors)
   sandbox FILE...     run the script on a throwaway OVN and show the result
   schema              print the JSON Schema of the input format
 
@@ -54,6 +56,8 @@ environment:
 examples:
   ovn-lbc check samples/ipv4-healthcheck.yaml
   ovn-lbc compile samples/ipv4-healthcheck.yaml -o lb.sh && sh lb.sh
+  ovn-lbc compile samples/ipv4-healthcheck.yaml --format json -o txn.json &&
+      ovsdb-client transact "$OVN_NB_DB" "$(cat txn.json)"
   ovn-lbc schema > ovn-lbc.schema.json
 """
 
@@ -92,10 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     input_arguments(compile_)
     compile_.add_argument(
         "--format",
-        choices=("nbctl",),
+        choices=("nbctl", "json"),
         default="nbctl",
-        help="output format: nbctl, a POSIX shell script of one ovn-nbctl transaction (default)",
+        help="nbctl: a POSIX shell script of one ovn-nbctl transaction (default); "
+        "json: the params of an OVSDB transact request, for `ovsdb-client transact`",
     )
+    compile_.add_argument("--pretty", action="store_true", help="with --format json: indent the JSON")
     compile_.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
 
     sandbox = commands.add_parser(
@@ -126,7 +132,7 @@ def _print_diagnostics(error: CompileError) -> None:
     print(f"ovn-lbc: {summary}; nothing was written", file=sys.stderr)
 
 
-def _write_output(text: str, output: str | None) -> None:
+def _write_output(text: str, output: str | None, *, executable: bool) -> None:
     if output is None or output == "-":
         sys.stdout.write(text)
         return
@@ -136,7 +142,7 @@ def _write_output(text: str, output: str | None) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-        os.chmod(temporary, 0o755)
+        os.chmod(temporary, 0o755 if executable else 0o644)
         os.replace(temporary, output)
     except BaseException:
         os.unlink(temporary)
@@ -172,9 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"ovn-lbc: sandbox: {exc}", file=sys.stderr)
             return EXIT_SANDBOX
         return EXIT_OK
-    script = emit_nbctl(compilation.changes, [os.path.normpath(f) if f != "-" else "<stdin>" for f in args.files])
+    inputs = [os.path.normpath(f) if f != "-" else "<stdin>" for f in args.files]
+    if args.format == "json":
+        output = emit_json(compilation.changes, inputs, pretty=args.pretty)
+    else:
+        output = emit_nbctl(compilation.changes, inputs)
     try:
-        _write_output(script, args.output)
+        _write_output(output, args.output, executable=args.format == "nbctl")
     except OSError as exc:
         print(f"ovn-lbc: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE

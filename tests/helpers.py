@@ -64,3 +64,13 @@ def _decode(value: Any) -> Any:
 
 def lb_flows(ovn: Sandbox, switch: str) -> list[str]:
     return [line.strip() for line in ovn.sbctl("lflow-list", switch).splitlines() if "ct_lb_mark(backends=" in line]
+
+
+def transact(ovn: Sandbox, text: str) -> list[Any]:
+    """``ovsdb-client transact``; it exits 0 even when an operation failed, so return the results."""
+    result = subprocess.run(
+        ["ovsdb-client", "transact", ovn.nb_remote, text], env=ovn.env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    results: list[Any] = json.loads(result.stdout)
+    return results

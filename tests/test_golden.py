@@ -35,6 +35,15 @@ def test_sample_script_matches_golden(
     check_golden(GOLDEN / f"{sample.stem}.sh", capsys.readouterr().out)
 
 
+@pytest.mark.parametrize("sample", sample_paths(), ids=lambda p: p.name)
+def test_sample_json_matches_golden(
+    sample: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["compile", "--format", "json", str(sample.relative_to(ROOT))]) == 0
+    check_golden(GOLDEN / f"{sample.stem}.json", capsys.readouterr().out)
+
+
 @pytest.mark.parametrize("broken", sorted(ERRORS.glob("*.yaml")) + sorted(ERRORS.glob("*.json")), ids=lambda p: p.name)
 def test_broken_input_diagnostics_match_golden(
     broken: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch

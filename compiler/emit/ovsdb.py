@@ -1,0 +1,117 @@
+"""OVSDB JSON-RPC (RFC 7047): the ``params`` of one ``transact`` request.
+
+The transaction makes the same rows as the shell script, for machines:
+``ovsdb-client transact REMOTE "$(cat txn.json)"``. In order:
+
+- a ``comment`` naming the sources (written into the database log);
+- a ``wait`` per router and switch, so a missing datapath fails the whole
+  transaction ("timed out") instead of leaving rows attached to nothing;
+- per row: ``delete`` any row of that name (health checks go with it: they
+  are not root rows), ``insert`` the health checks and the row, which refers
+  to them by ``named-uuid`` (unreferenced health checks would be collected);
+- one ``mutate`` per router and switch inserting its rows. A server-side
+  mutation, not a rewrite of the column: the deleted rows' weak references
+  vanish on commit instead of being written back.
+
+Unlike the script, re-running gives new UUIDs (an OVSDB transaction cannot
+insert conditionally); ``ovn-lbc plan``/``apply`` will change only what differs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .. import __version__
+from ..lower import LoadBalancerRow, NorthboundChanges, Pairs
+
+DATABASE = "OVN_Northbound"
+
+
+def _map(pairs: Pairs) -> list[Any]:
+    return ["map", [[key, value] for key, value in pairs]]
+
+
+def _named_set(names: Sequence[str]) -> list[Any]:
+    return ["set", [["named-uuid", name] for name in names]]
+
+
+def _wait_exists(table: str, name: str) -> dict[str, Any]:
+    return {
+        "op": "wait",
+        "table": table,
+        "where": [["name", "==", name]],
+        "columns": ["name"],
+        "until": "==",
+        "rows": [{"name": name}],
+        "timeout": 0,
+    }
+
+
+def _row_ops(row: LoadBalancerRow, index: int) -> tuple[list[dict[str, Any]], str]:
+    lb_name = f"lb{index}"
+    ops: list[dict[str, Any]] = [{"op": "delete", "table": "Load_Balancer", "where": [["name", "==", row.name]]}]
+    hc_names = []
+    for number, check in enumerate(row.health_checks, start=1):
+        hc_name = f"hc{index}_{number}"
+        hc_names.append(hc_name)
+        ops.append(
+            {
+                "op": "insert",
+                "table": "Load_Balancer_Health_Check",
+                "row": {"vip": check.vip, "options": _map(check.options), "external_ids": _map(check.external_ids)},
+                "uuid-name": hc_name,
+            }
+        )
+    ops.append(
+        {
+            "op": "insert",
+            "table": "Load_Balancer",
+            "row": {
+                "name": row.name,
+                "protocol": row.protocol,
+                "vips": _map(row.vips),
+                "health_check": _named_set(hc_names),
+                "ip_port_mappings": _map(row.ip_port_mappings),
+                "external_ids": _map(row.external_ids),
+            },
+            "uuid-name": lb_name,
+        }
+    )
+    return ops, lb_name
+
+
+def transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> list[Any]:
+    """``["OVN_Northbound", op, ...]``: every change in one transaction."""
+    ops: list[Any] = [{"op": "comment", "comment": f"ovn-lbc {__version__}: {', '.join(inputs)}"}]
+    attach: dict[tuple[str, str], list[str]] = {}
+    for row in changes.rows:
+        attach.setdefault(("Logical_Router", row.router), [])
+        attach.setdefault(("Logical_Switch", row.switch), [])
+    ops.extend(_wait_exists(table, name) for table, name in attach)
+    for index, row in enumerate(changes.rows, start=1):
+        row_ops, lb_name = _row_ops(row, index)
+        ops.extend(row_ops)
+        attach[("Logical_Router", row.router)].append(lb_name)
+        attach[("Logical_Switch", row.switch)].append(lb_name)
+    for (table, name), lb_names in attach.items():
+        ops.append(
+            {
+                "op": "mutate",
+                "table": table,
+                "where": [["name", "==", name]],
+                "mutations": [["load_balancer", "insert", _named_set(lb_names)]],
+            }
+        )
+    return [DATABASE, *ops]
+
+
+def emit_json(changes: NorthboundChanges, inputs: Sequence[str], *, pretty: bool = False) -> str:
+    """The transaction as JSON text, deterministic; one op per line unless pretty."""
+    params = transaction(changes, inputs)
+    if pretty:
+        return json.dumps(params, indent=2, ensure_ascii=False) + "\n"
+    # Compact, but one operation per line so a diff of two runs stays readable.
+    body = ",\n ".join(json.dumps(item, ensure_ascii=False, separators=(",", ":")) for item in params)
+    return f"[{body}]\n"
