@@ -9,16 +9,18 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
-from . import CompileError, __version__, compile_files
+from . import Compilation, CompileError, __version__, compile_files
 from .diagnostics import sort_diagnostics
 from .emit.nbctl import emit_nbctl
 from .emit.ovsdb import emit_json
 from .frontend import INPUT_FORMATS
 from .frontend.document import schema
+from .ovsdb.client import DEFAULT_REMOTE
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+EXIT_DATABASE = 3
 EXIT_SANDBOX = 3
 
 DESCRIPTION = """\
@@ -33,6 +35,7 @@ commands:
   check FILE...       check the files; print every problem found
   compile FILE...     check, then print the ovn-nbctl script or, with --format json,
                       the OVSDB transaction (nothing on errors)
+  apply FILE...       send the changes to a Northbound database in one transaction
   sandbox FILE...     run the script on a throwaway OVN and show the result
   schema              print the JSON Schema of the input format
 
@@ -48,10 +51,12 @@ exit status:
   0  success (warnings may have been printed)
   1  the input is invalid; nothing was written
   2  usage error (bad option, missing file argument)
-  3  sandbox: OVN is missing or refused the changes
+  3  the database refused the changes (apply: nothing was applied), or OVN
+     is missing (sandbox)
 
 environment:
-  OVN_NB_DB  read by ovn-nbctl when the generated script runs.
+  OVN_NB_DB  the default remote of `apply`; read by ovn-nbctl when a
+             generated script runs.
 
 examples:
   ovn-lbc check samples/ipv4-healthcheck.yaml
@@ -104,6 +109,35 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--pretty", action="store_true", help="with --format json: indent the JSON")
     compile_.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
 
+    apply = commands.add_parser(
+        "apply",
+        help="apply files to a Northbound database in one transaction",
+        description="Check FILEs, then send their changes to the OVN Northbound database as one "
+        "OVSDB transaction over JSON-RPC. Every result is checked: on any failure nothing is "
+        "applied, the exit status is 3 and the message names the failed operation, the server's "
+        "reason and the input line.",
+    )
+    input_arguments(apply)
+    apply.add_argument(
+        "--db",
+        metavar="REMOTE",
+        default=os.environ.get("OVN_NB_DB") or DEFAULT_REMOTE,
+        help="unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT; a comma list for a clustered database "
+        "(default: $OVN_NB_DB, else %(default)s)"
+        if not os.environ.get("OVN_NB_DB")
+        else "unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT; a comma list for a clustered database (default: $OVN_NB_DB)",
+    )
+    apply.add_argument("-p", "--private-key", metavar="FILE", help="SSL private key")
+    apply.add_argument("-c", "--certificate", metavar="FILE", help="SSL certificate")
+    apply.add_argument("-C", "--ca-cert", metavar="FILE", help="SSL CA certificate")
+    apply.add_argument(
+        "--wait",
+        choices=("none", "sb", "hv"),
+        default="none",
+        help="after committing, wait for ovn-northd (sb) or every hypervisor (hv), like ovn-nbctl --wait",
+    )
+    apply.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="for --wait (default 60)")
+
     sandbox = commands.add_parser(
         "sandbox",
         help="try files on a throwaway OVN and show what it does with them",
@@ -149,6 +183,35 @@ def _write_output(text: str, output: str | None, *, executable: bool) -> None:
         raise
 
 
+def _apply(compilation: Compilation, args: argparse.Namespace) -> int:
+    from .ovsdb.apply import apply_changes
+    from .ovsdb.client import OvsdbError, SslFiles
+
+    try:
+        report = apply_changes(
+            compilation.changes,
+            _input_names(args.files),
+            args.db,
+            ssl_files=SslFiles(args.private_key, args.certificate, args.ca_cert),
+            wait=args.wait,
+            timeout=args.timeout,
+            progress=sys.stderr.isatty(),
+        )
+    except OvsdbError as exc:
+        print(f"ovn-lbc: apply: {exc}", file=sys.stderr)
+        return EXIT_DATABASE
+    print(
+        f"ovn-lbc: applied {report.rows} Load_Balancer rows in one transaction of {report.operations} "
+        f"operations to {report.remote} ({report.seconds:.2f} s)",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _input_names(files: Sequence[str]) -> list[str]:
+    return [os.path.normpath(f) if f != "-" else "<stdin>" for f in files]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -169,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_OK
+    if args.command == "apply":
+        return _apply(compilation, args)
     if args.command == "sandbox":
         from .sandbox import SandboxError, show_in_sandbox
 
@@ -178,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"ovn-lbc: sandbox: {exc}", file=sys.stderr)
             return EXIT_SANDBOX
         return EXIT_OK
-    inputs = [os.path.normpath(f) if f != "-" else "<stdin>" for f in args.files]
+    inputs = _input_names(args.files)
     if args.format == "json":
         output = emit_json(compilation.changes, inputs, pretty=args.pretty)
     else:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
@@ -82,17 +83,36 @@ def _row_ops(row: LoadBalancerRow, index: int) -> tuple[list[dict[str, Any]], st
     return ops, lb_name
 
 
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """The request's params and, for each operation, the row it serves (or None)."""
+
+    params: list[Any]
+    origins: list[LoadBalancerRow | None]
+
+
 def transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> list[Any]:
     """``["OVN_Northbound", op, ...]``: every change in one transaction."""
+    return build_transaction(changes, inputs).params
+
+
+def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Transaction:
     ops: list[Any] = [{"op": "comment", "comment": f"ovn-lbc {__version__}: {', '.join(inputs)}"}]
     attach: dict[tuple[str, str], list[str]] = {}
+    # The first row that needs each router or switch, to say where it is named.
+    needed_by: dict[tuple[str, str], LoadBalancerRow] = {}
     for row in changes.rows:
-        attach.setdefault(("Logical_Router", row.router), [])
-        attach.setdefault(("Logical_Switch", row.switch), [])
-    ops.extend(_wait_exists(table, name) for table, name in attach)
+        for key in (("Logical_Router", row.router), ("Logical_Switch", row.switch)):
+            attach.setdefault(key, [])
+            needed_by.setdefault(key, row)
+    origins: list[LoadBalancerRow | None] = [None] * len(ops)
+    for table, name in attach:
+        ops.append(_wait_exists(table, name))
+        origins.append(needed_by[(table, name)])
     for index, row in enumerate(changes.rows, start=1):
         row_ops, lb_name = _row_ops(row, index)
         ops.extend(row_ops)
+        origins.extend([row] * len(row_ops))
         attach[("Logical_Router", row.router)].append(lb_name)
         attach[("Logical_Switch", row.switch)].append(lb_name)
     for (table, name), lb_names in attach.items():
@@ -104,7 +124,8 @@ def transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> list[Any]:
                 "mutations": [["load_balancer", "insert", _named_set(lb_names)]],
             }
         )
-    return [DATABASE, *ops]
+        origins.append(needed_by[(table, name)])
+    return Transaction([DATABASE, *ops], origins)
 
 
 def emit_json(changes: NorthboundChanges, inputs: Sequence[str], *, pretty: bool = False) -> str:

@@ -1,0 +1,1 @@
+"""Talking to a real OVSDB server: JSON-RPC client and applying transactions."""
