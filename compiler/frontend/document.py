@@ -75,11 +75,11 @@ def load_document(source: SourceText, input_format: str) -> tuple[Document, list
     root, diagnostics = parse_tree(source, input_format)
     if root is None:
         return Document(), diagnostics
-    shape_errors, poisoned = validate_shape(root, source)
+    shape_errors, poisoned, rejected = validate_shape(root, source)
     diagnostics.extend(shape_errors)
-    if () in poisoned:
+    if not isinstance(root, MappingNode):
         return Document(), diagnostics
-    builder = ModelBuilder(root, poisoned)
+    builder = ModelBuilder(root, poisoned, rejected)
     document = builder.document()
     return document, diagnostics + builder.diagnostics
 
@@ -127,15 +127,16 @@ def _owner(path: Path) -> Path:
     return ()
 
 
-def validate_shape(root: Node, source: SourceText) -> tuple[list[Diagnostic], set[Path]]:
+def validate_shape(root: Node, source: SourceText) -> tuple[list[Diagnostic], set[Path], set[int]]:
     """Check the tree against the schema; report located errors.
 
-    Returns the diagnostics and the paths of the objects they disqualify.
-    Unknown keys are reported but disqualify nothing: the known keys beside
-    them are still checked.
+    Returns the diagnostics, the paths of the objects they disqualify, and the
+    ids of the nodes they reject (whose values the builder must not report on
+    again). Unknown keys are reported but disqualify nothing.
     """
     diagnostics: list[Diagnostic] = []
     poisoned: set[Path] = set()
+    rejected: set[int] = set()
     plain = to_plain(root)
     for err in _validator().iter_errors(plain):
         path: Path = tuple(err.absolute_path)
@@ -145,8 +146,10 @@ def validate_shape(root: Node, source: SourceText) -> tuple[list[Diagnostic], se
             diagnostics.extend(_unknown_keys(node, path, subschema))
             continue
         poisoned.add(_owner(path))
+        if err.validator != "required":  # a missing key rejects no node that exists
+            rejected.add(id(node))
         diagnostics.append(_shape_diagnostic(err, node, path, source))
-    return diagnostics, poisoned
+    return diagnostics, poisoned, rejected
 
 
 def _walk(root: Node, path: Path) -> Node:
@@ -282,11 +285,17 @@ def parse_bool(text: str) -> bool | None:
 
 
 class ModelBuilder:
-    """Builds the model from a shape-checked tree, reporting bad values."""
+    """Builds the model from a shape-checked tree, reporting bad values.
 
-    def __init__(self, root: Node, poisoned: set[Path]) -> None:
+    Every field of every object is read, so all value errors of a file are
+    reported at once; an object the shape check disqualified is then left out
+    of the model. Nodes the shape check rejected count as failed, silently.
+    """
+
+    def __init__(self, root: MappingNode, poisoned: set[Path], rejected: set[int]) -> None:
         self.root = root
         self.poisoned = poisoned
+        self.rejected = rejected
         self.diagnostics: list[Diagnostic] = []
 
     # -- helpers --------------------------------------------------------
@@ -299,14 +308,26 @@ class ModelBuilder:
         child = node.items.get(key)
         return child.items if isinstance(child, SequenceNode) else []
 
-    def text(self, node: MappingNode, key: str, spans: dict[str, Span], default: str = "") -> str | None:
-        """A string field in Incus's form (integers and booleans as their text)."""
+    def usable(self, node: Node) -> ScalarNode | None:
+        """The node as a scalar, or None when the shape check rejected it."""
+        return node if isinstance(node, ScalarNode) and id(node) not in self.rejected else None
+
+    def field(self, node: MappingNode, key: str, spans: dict[str, Span]) -> tuple[bool, ScalarNode | None]:
+        """(present, scalar): scalar is None when present but rejected by the shape check."""
         child = node.items.get(key)
         if child is None:
+            return False, None
+        scalar = self.usable(child)
+        if scalar is not None:
+            spans[key] = scalar.span
+        return True, scalar
+
+    def text(self, node: MappingNode, key: str, spans: dict[str, Span], default: str = "") -> str | None:
+        """A string field in Incus's form (integers and booleans as their text)."""
+        present, child = self.field(node, key, spans)
+        if not present:
             return default
-        assert isinstance(child, ScalarNode)
-        spans[key] = child.span
-        return self.string(child)
+        return self.string(child) if child is not None else None
 
     def string(self, child: ScalarNode) -> str | None:
         value = child.value
@@ -326,6 +347,8 @@ class ModelBuilder:
         return text
 
     def name(self, node: MappingNode, key: str, spans: dict[str, Span], what: str) -> str | None:
+        if key not in node.items:
+            return None  # every name is required: the shape check reported it (E103)
         value = self.text(node, key, spans)
         if value is not None and (not value.strip() or any(ch.isspace() for ch in value)):
             self.fail(
@@ -337,12 +360,8 @@ class ModelBuilder:
         return value
 
     def address(self, node: MappingNode, key: str, spans: dict[str, Span]) -> IPAddress | None:
-        child = node.items.get(key)
-        if child is None:
-            return None
-        assert isinstance(child, ScalarNode)
-        spans[key] = child.span
-        return self.parse_address(child, f'"{key}"')
+        _, child = self.field(node, key, spans)
+        return self.parse_address(child, f'"{key}"') if child is not None else None
 
     def parse_address(self, child: ScalarNode, what: str) -> IPAddress | None:
         text = self.string(child)
@@ -355,11 +374,11 @@ class ModelBuilder:
             return None
 
     def ports(self, node: MappingNode, key: str, spans: dict[str, Span]) -> tuple[PortRange, ...] | None:
-        child = node.items.get(key)
-        if child is None:
+        present, child = self.field(node, key, spans)
+        if not present:
             return ()
-        assert isinstance(child, ScalarNode)
-        spans[key] = child.span
+        if child is None:
+            return None
         text = self.string(child)
         if text is None:
             return None
@@ -375,14 +394,19 @@ class ModelBuilder:
 
     def config(self, node: MappingNode, spans: dict[str, Span]) -> tuple[tuple[str, str], ...] | None:
         child = node.items.get("config")
-        if not isinstance(child, MappingNode):
+        if child is None:
             return ()
+        if not isinstance(child, MappingNode):
+            return None  # rejected by the shape check
         pairs: list[tuple[str, str]] = []
         ok = True
         for key, value_node in child.items.items():
-            assert isinstance(value_node, ScalarNode)
-            spans[f"config.{key}"] = value_node.span
-            value = self.string(value_node)
+            scalar = self.usable(value_node)
+            if scalar is None:
+                ok = False
+                continue
+            spans[f"config.{key}"] = scalar.span
+            value = self.string(scalar)
             if value is None:
                 ok = False
             else:
@@ -394,11 +418,14 @@ class ModelBuilder:
     ) -> tuple[T, ...] | None:
         """Convert every item of a list of scalars; None when any item failed."""
         results: list[T] = []
-        ok = True
+        ok = key not in node.items or isinstance(node.items[key], SequenceNode)
         for index, item in enumerate(self.items(node, key)):
-            assert isinstance(item, ScalarNode)
-            spans[f"{key}[{index}]"] = item.span
-            value = convert(item)
+            scalar = self.usable(item)
+            if scalar is None:
+                ok = False
+                continue
+            spans[f"{key}[{index}]"] = scalar.span
+            value = convert(scalar)
             if value is None:
                 ok = False
             else:
@@ -417,11 +444,12 @@ class ModelBuilder:
         ok = True
         for index, item in enumerate(self.items(parent, key)):
             item_path = (*path, key, index)
-            if item_path in self.poisoned or not isinstance(item, MappingNode):
+            if not isinstance(item, MappingNode):
                 ok = False
                 continue
+            # Built even when disqualified, to report its value errors too.
             built = build(item, item_path)
-            if built is None:
+            if built is None or item_path in self.poisoned:
                 ok = False
             else:
                 results.append(built)
@@ -430,7 +458,6 @@ class ModelBuilder:
     # -- objects --------------------------------------------------------
 
     def document(self) -> Document:
-        assert isinstance(self.root, MappingNode)
         networks, _ = self.each(self.root, "networks", (), self.network)
         return Document(tuple(networks))
 
@@ -481,20 +508,18 @@ class ModelBuilder:
 
     def subnet(self, node: MappingNode, key: str, version: int, spans: dict[str, Span]) -> IPNetwork | None | bool:
         """The gateway address with its prefix; None when absent, False when bad."""
-        child = node.items.get(key)
-        if child is None:
+        present, child = self.field(node, key, spans)
+        if not present:
             return None
-        assert isinstance(child, ScalarNode)
-        spans[key] = child.span
-        text = self.string(child)
-        if text is None:
+        text = self.string(child) if child is not None else None
+        if child is None or text is None:
             return False
         family = "IPv4" if version == 4 else "IPv6"
         example = "10.135.209.1/24" if version == 4 else "fd42:1:2:3::1/64"
         address, slash, prefix = text.partition("/")
         try:
             gateway = IPAddress(address)
-            if not slash or not prefix.isdigit() or gateway.version != version:
+            if not slash or not re.fullmatch(r"[0-9]{1,3}", prefix) or gateway.version != version:
                 raise ValueError
             network = IPNetwork(f"{gateway}/{int(prefix)}")
         except (AddrFormatError, ValueError, TypeError):
@@ -514,13 +539,11 @@ class ModelBuilder:
         return network
 
     def mac(self, node: MappingNode, spans: dict[str, Span]) -> EUI | None | bool:
-        child = node.items.get("router_mac")
-        if child is None:
+        present, child = self.field(node, "router_mac", spans)
+        if not present:
             return None
-        assert isinstance(child, ScalarNode)
-        spans["router_mac"] = child.span
-        text = self.string(child)
-        if text is None:
+        text = self.string(child) if child is not None else None
+        if child is None or text is None:
             return False
         if not re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}", text):
             self.fail(
@@ -575,6 +598,7 @@ class ModelBuilder:
         """(False, None) for a bad value, else (True, the check or None when off)."""
         values = dict(config)
         enabled: bool | None = False
+        ok = True
         if "healthcheck" in values:
             enabled = parse_bool(values["healthcheck"])
             if enabled is None:
@@ -583,9 +607,8 @@ class ModelBuilder:
                     "E206",
                     f'healthcheck: "{values["healthcheck"]}" is not a boolean (use "true" or "false")',
                 )
-                return False, None
+                ok = False  # and still check the values below
         numbers: dict[str, int] = {}
-        ok = True
         for key in HEALTH_CHECK_KEYS:
             text = values.get(f"healthcheck.{key}")
             if text is None:
@@ -596,7 +619,7 @@ class ModelBuilder:
                 ok = False
                 continue
             numbers[key] = int(text)
-            if not enabled:
+            if enabled is False:
                 self.diagnostics.append(
                     warning(
                         span,
@@ -639,8 +662,9 @@ class ModelBuilder:
         ok = config is not None
         config_node = node.items.get("config")
         if isinstance(config_node, MappingNode):
-            target_node = config_node.items.get("target_address")
-            if isinstance(target_node, ScalarNode) and str(target_node.value or "").strip():
+            found = config_node.items.get("target_address")
+            target_node = self.usable(found) if found is not None else None
+            if target_node is not None and str(target_node.value or "").strip():
                 default_target = self.parse_address(target_node, "config target_address")
                 ok = ok and default_target is not None
                 spans["default_target"] = target_node.span
