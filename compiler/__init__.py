@@ -10,16 +10,16 @@ The pipeline, one module per stage::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .checks import run_checks
+from .diagnostics import CompileError, Diagnostic, SourceRegistry
+from .frontend import load_files
+from .ir import Document
+from .lower import NorthboundChanges, lower
+
 __version__ = "0.1.0"
-
-from collections.abc import Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-from .checks import run_checks  # noqa: E402
-from .diagnostics import CompileError, Diagnostic, SourceRegistry  # noqa: E402
-from .frontend import load_files  # noqa: E402
-from .ir import Document  # noqa: E402
-from .lower import NorthboundChanges, lower  # noqa: E402
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,7 @@ from .ovsdb.client import DEFAULT_REMOTE
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
-EXIT_DATABASE = 3
-EXIT_SANDBOX = 3
+EXIT_DATABASE = 3  # the database refused the changes, or OVN is missing (sandbox)
 
 DESCRIPTION = """\
 ovn-lbc compiles OVN network load balancers. It reads files that describe
@@ -238,10 +237,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .sandbox import SandboxError, show_in_sandbox
 
         try:
-            sys.stdout.write(show_in_sandbox(compilation.document, emit_nbctl(compilation.changes, args.files)))
+            sys.stdout.write(
+                show_in_sandbox(compilation.document, emit_nbctl(compilation.changes, _input_names(args.files)))
+            )
         except SandboxError as exc:
             print(f"ovn-lbc: sandbox: {exc}", file=sys.stderr)
-            return EXIT_SANDBOX
+            return EXIT_DATABASE
         return EXIT_OK
     inputs = _input_names(args.files)
     if args.format == "json":

@@ -106,7 +106,7 @@ def _external_ids(network: Network, kind: str, description: str, user: Pairs) ->
 
 
 def _load_balancer_rows(
-    network: Network, lb: LoadBalancer, ports_by_address: dict[IPAddress, str]
+    network: Network, lb: LoadBalancer, probe_targets: dict[IPAddress, str]
 ) -> Iterator[LoadBalancerRow]:
     by_protocol: dict[str, list[tuple[int | None, str]]] = {}
     for port in lb.ports:
@@ -116,7 +116,7 @@ def _load_balancer_rows(
                 endpoint(b.target_address, target_port(b.target_ports, index, listen_port)) for b in backends
             )
             by_protocol.setdefault(port.protocol, []).append((listen_port, targets))
-    mappings = _ip_port_mappings(network, ports_by_address, lb.backends) if lb.health_check else ()
+    mappings = _ip_port_mappings(probe_targets, lb.backends) if lb.health_check else ()
     ids = _external_ids(network, "load-balancer", lb.description, lb.user_config)
     for protocol in sorted(by_protocol):
         vips = sorted(by_protocol[protocol], key=_vip_order)
@@ -144,13 +144,21 @@ def _load_balancer_rows(
         )
 
 
-def _ip_port_mappings(network: Network, ports: dict[IPAddress, str], backends: tuple[Backend, ...]) -> Pairs:
-    mappings: dict[str, str] = {}
-    for backend in backends:
-        address = backend.target_address
-        source = health_check_source(network, address.version)
-        if address in ports and source is not None:
-            mappings[host(address)] = f"{ports[address]}:{host(source)}"
+def _probe_targets(network: Network) -> dict[IPAddress, str]:
+    """For each switch-port address, its ip_port_mappings value ``<port>:<source>``."""
+    sources = {version: health_check_source(network, version) for version in (4, 6)}
+    return {
+        address: f"{port.name}:{host(source)}"
+        for port in network.switch_ports
+        for address in port.addresses
+        if (source := sources[address.version]) is not None
+    }
+
+
+def _ip_port_mappings(probe_targets: dict[IPAddress, str], backends: tuple[Backend, ...]) -> Pairs:
+    mappings = {
+        host(b.target_address): probe_targets[b.target_address] for b in backends if b.target_address in probe_targets
+    }
     return tuple(sorted(mappings.items()))
 
 
@@ -203,9 +211,9 @@ def lower(document: Document) -> NorthboundChanges:
     """The rows of a checked document: network order, then source order."""
     rows: list[LoadBalancerRow] = []
     for network in document.networks:
-        ports_by_address = {address: p.name for p in network.switch_ports for address in p.addresses}
+        probe_targets = _probe_targets(network)
         for lb in network.load_balancers:
-            rows.extend(_load_balancer_rows(network, lb, ports_by_address))
+            rows.extend(_load_balancer_rows(network, lb, probe_targets))
         for fwd in network.forwards:
             rows.extend(_forward_rows(network, fwd))
     return NorthboundChanges(tuple(rows))

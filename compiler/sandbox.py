@@ -148,11 +148,10 @@ class Sandbox:
         )
         self._pidfiles.append(pidfile)
 
-    def _run(self, *args: str, input_text: str | None = None) -> str:
+    def _run(self, *args: str) -> str:
         result = subprocess.run(
             args,
             env=self.env,
-            input=input_text,
             capture_output=True,
             text=True,
             timeout=120,
@@ -182,10 +181,6 @@ class Sandbox:
         return subprocess.run(
             ["sh", str(path)], env=self.env, capture_output=True, text=True, timeout=3600, check=False
         )
-
-    def log(self, name: str) -> str:
-        path = self.directory / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
 
 
 def _alive(pid: int) -> bool:

@@ -115,10 +115,8 @@ def _map_words(column: str, pairs: Sequence[tuple[str, str]], *, reset: bool = T
 
 
 def _block(row: LoadBalancerRow, index: int) -> Block:
-    what = "forward" if row.kind == "forward" else "load balancer"
-    headline = (
-        f"{what} {row.listen_address} {row.protocol} of network {row.network}, from {row.source.file}:{row.source.line}"
-    )
+    source = f"{row.source.file}:{row.source.line}"
+    headline = f"{row.kind} {row.listen_address} {row.protocol} of network {row.network}, from {source}"
     comments = [comment_text(headline)]
     if row.description:
         comments.append(comment_text(f"description: {row.description}"))
@@ -150,10 +148,12 @@ def _template() -> jinja2.Template:
 def emit_nbctl(changes: NorthboundChanges, inputs: Sequence[str]) -> str:
     """The shell script for ``changes``; ``inputs`` name the source files."""
     transactions: list[list[Block]] = []
-    used = ARGUMENT_BUDGET + 1
+    used = 0
     for index, row in enumerate(changes.rows, start=1):
         block = _block(row, index)
-        if used + block.size > ARGUMENT_BUDGET and not (transactions and not transactions[-1]):
+        # A new transaction when this row would pass the budget (a row too big
+        # on its own still gets a transaction of its own).
+        if not transactions or (transactions[-1] and used + block.size > ARGUMENT_BUDGET):
             transactions.append([])
             used = 0
         transactions[-1].append(block)

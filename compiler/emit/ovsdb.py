@@ -91,12 +91,8 @@ class Transaction:
     origins: list[LoadBalancerRow | None]
 
 
-def transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> list[Any]:
-    """``["OVN_Northbound", op, ...]``: every change in one transaction."""
-    return build_transaction(changes, inputs).params
-
-
 def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Transaction:
+    """``["OVN_Northbound", op, ...]``: every change in one transaction."""
     ops: list[Any] = [{"op": "comment", "comment": f"ovn-lbc {__version__}: {', '.join(inputs)}"}]
     attach: dict[tuple[str, str], list[str]] = {}
     # The first row that needs each router or switch, to say where it is named.
@@ -130,7 +126,7 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
 
 def emit_json(changes: NorthboundChanges, inputs: Sequence[str], *, pretty: bool = False) -> str:
     """The transaction as JSON text, deterministic; one op per line unless pretty."""
-    params = transaction(changes, inputs)
+    params = build_transaction(changes, inputs).params
     if pretty:
         return json.dumps(params, indent=2, ensure_ascii=False) + "\n"
     # Compact, but one operation per line so a diff of two runs stays readable.

@@ -6,6 +6,7 @@ unless the caller names one. Several files form one document.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,8 +23,6 @@ def detect_format(name: str) -> str:
 
 def read_source(path: str) -> SourceText | Diagnostic:
     """A file's text; ``-`` is standard input. A read failure is a diagnostic."""
-    import sys
-
     try:
         if path == "-":
             return SourceText("<stdin>", sys.stdin.read())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import json.decoder
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,26 +80,6 @@ def to_plain(node: Node) -> Any:
     if isinstance(node, MappingNode):
         return {key: to_plain(value) for key, value in node.items.items()}
     return [to_plain(item) for item in node.items]
-
-
-def walk(node: Node, path: Path) -> Node | None:
-    """The node at ``path`` below ``node``, or None."""
-    for step in path:
-        if isinstance(node, MappingNode) and isinstance(step, str):
-            child = node.items.get(step)
-        elif isinstance(node, SequenceNode) and isinstance(step, int):
-            child = node.items[step] if 0 <= step < len(node.items) else None
-        else:
-            return None
-        if child is None:
-            return None
-        node = child
-    return node
-
-
-def iter_mapping(node: Node) -> Iterator[tuple[str, Node]]:
-    if isinstance(node, MappingNode):
-        yield from node.items.items()
 
 
 # ---------------------------------------------------------------- YAML

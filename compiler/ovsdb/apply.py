@@ -101,25 +101,26 @@ def apply_changes(
     started = time.perf_counter()
     txn = build_transaction(changes, inputs)
     wait_column = {"sb": "sb_cfg", "hv": "hv_cfg"}.get(wait)
-    params = list(txn.params)
     if wait_column:
         # Bump nb_cfg in the same transaction, as ovn-nbctl --wait does.
-        params.append({"op": "mutate", "table": "NB_Global", "where": [], "mutations": [["nb_cfg", "+=", 1]]})
-        params.append({"op": "select", "table": "NB_Global", "where": [], "columns": ["nb_cfg"]})
+        bump = [
+            {"op": "mutate", "table": "NB_Global", "where": [], "mutations": [["nb_cfg", "+=", 1]]},
+            {"op": "select", "table": "NB_Global", "where": [], "columns": ["nb_cfg"]},
+        ]
+        txn = Transaction(txn.params + bump, txn.origins + [None] * len(bump))
+    operations = len(txn.params) - 1
     with connect(remote, DATABASE, ssl_files) as connection:
         version = check_schema(connection.call("get_schema", [DATABASE]))
         if progress:
             print(
-                f"ovn-lbc: applying {len(changes.rows)} rows in {len(params) - 1} operations "
+                f"ovn-lbc: applying {len(changes.rows)} rows in {operations} operations "
                 f"to {connection.remote} (schema {version})...",
                 file=sys.stderr,
                 flush=True,
             )
-        results = connection.call("transact", params)
-        check_results(Transaction(params, txn.origins + [None, None]) if wait_column else txn, results)
+        results = connection.call("transact", txn.params)
+        check_results(txn, results)
         if wait_column:
             target = results[-1]["rows"][0]["nb_cfg"]
             _wait_for(connection, wait_column, target, timeout)
-        return ApplyReport(
-            connection.remote, len(params) - 1, len(changes.rows), version, time.perf_counter() - started
-        )
+        return ApplyReport(connection.remote, operations, len(changes.rows), version, time.perf_counter() - started)
