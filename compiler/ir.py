@@ -105,17 +105,14 @@ class LoadBalancer(_Located):
     ports: tuple[LoadBalancerPort, ...] = ()
     description: str = ""
     health_check: HealthCheck | None = None
-    # The config map as written (user.* keys and health-check keys), sorted.
-    config: tuple[tuple[str, str], ...] = ()
+    # The user.* keys of the config map, sorted. The health-check keys live
+    # in health_check only, so every front end builds the same model.
+    user_config: tuple[tuple[str, str], ...] = ()
     span: Span = field(default=Span("<model>", 0, 0), compare=False, repr=False)
     spans: Mapping[str, Span] = _spans()
 
     def backend(self, name: str) -> Backend | None:
         return next((b for b in self.backends if b.name == name), None)
-
-    @property
-    def user_config(self) -> tuple[tuple[str, str], ...]:
-        return tuple((k, v) for k, v in self.config if k.startswith("user."))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +136,10 @@ class Forward(_Located):
     ports: tuple[ForwardPort, ...] = ()
     default_target: IPAddress | None = None
     description: str = ""
-    config: tuple[tuple[str, str], ...] = ()
+    # The user.* keys of the config map, sorted (target_address is default_target).
+    user_config: tuple[tuple[str, str], ...] = ()
     span: Span = field(default=Span("<model>", 0, 0), compare=False, repr=False)
     spans: Mapping[str, Span] = _spans()
-
-    @property
-    def user_config(self) -> tuple[tuple[str, str], ...]:
-        return tuple((k, v) for k, v in self.config if k.startswith("user."))
 
 
 @dataclass(frozen=True, slots=True)

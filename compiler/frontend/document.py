@@ -275,6 +275,10 @@ def parse_ports(text: str) -> tuple[tuple[PortRange, ...], list[tuple[int, str]]
     return tuple(ranges), problems
 
 
+def _user_keys(config: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(pair for pair in config if pair[0].startswith("user."))
+
+
 def parse_bool(text: str) -> bool | None:
     lowered = text.strip().lower()
     if lowered in _TRUE:
@@ -587,7 +591,7 @@ class ModelBuilder:
             ports=tuple(ports),
             description=description,
             health_check=health_check,
-            config=config,
+            user_config=_user_keys(config),
             span=node.span,
             spans=spans,
         )
@@ -677,7 +681,7 @@ class ModelBuilder:
             ports=tuple(ports),
             default_target=default_target,
             description=description,
-            config=config,
+            user_config=_user_keys(config),
             span=node.span,
             spans=spans,
         )
