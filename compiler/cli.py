@@ -35,7 +35,7 @@ commands:
   compile FILE...     check, then print the ovn-nbctl script or, with --format json,
                       the OVSDB transaction (nothing on errors)
   apply FILE...       send the changes to a Northbound database in one transaction
-  sandbox FILE...     run the script on a throwaway OVN and show the result
+  sandbox FILE...     apply the files to a throwaway OVN and show the result
   schema              print the JSON Schema of the input format
 
 input:
@@ -141,8 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
         "sandbox",
         help="try files on a throwaway OVN and show what it does with them",
         description="Start a throwaway OVN (NB and SB ovsdb-server and ovn-northd in a temp dir, "
-        "no root services), build each network's router, switch and ports, run the compiled "
-        "script, and print the Load_Balancer rows, the health checks' Service_Monitor rows and "
+        "no root services), build each network's router, switch and ports, apply the changes "
+        "as `ovn-lbc apply` does, and print the Load_Balancer rows, the health checks' Service_Monitor rows and "
         "the load-balancing logical flows. Everything started is stopped afterwards.",
     )
     input_arguments(sandbox)
@@ -237,9 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .sandbox import SandboxError, show_in_sandbox
 
         try:
-            sys.stdout.write(
-                show_in_sandbox(compilation.document, emit_nbctl(compilation.changes, _input_names(args.files)))
-            )
+            sys.stdout.write(show_in_sandbox(compilation.document, compilation.changes, _input_names(args.files)))
         except SandboxError as exc:
             print(f"ovn-lbc: sandbox: {exc}", file=sys.stderr)
             return EXIT_DATABASE

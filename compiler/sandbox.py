@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from .ir import Document, Network
+from .lower import NorthboundChanges
 
 REQUIRED_PROGRAMS = ("ovsdb-tool", "ovsdb-server", "ovn-northd", "ovn-nbctl", "ovn-sbctl")
 SCHEMA_DIRS = ("/usr/share/ovn", "/usr/local/share/ovn")
@@ -245,13 +246,18 @@ def set_ports_up(sandbox: Sandbox, port_names: Sequence[str]) -> None:
         sandbox.sbctl("set", "Port_Binding", name, "up=true")
 
 
-def show_in_sandbox(document: Document, script: str) -> str:
-    """Apply ``script`` to a fresh OVN built for ``document``; report what OVN made of it."""
+def show_in_sandbox(document: Document, changes: NorthboundChanges, inputs: Sequence[str]) -> str:
+    """Apply ``changes`` to a fresh OVN built for ``document``, as ``ovn-lbc apply``
+    does (one transaction over JSON-RPC); report what OVN made of them."""
+    from .ovsdb.apply import apply_changes
+    from .ovsdb.client import OvsdbError
+
     with Sandbox() as sandbox:
         build_topology(sandbox, document)
-        result = sandbox.run_script(script)
-        if result.returncode != 0:
-            raise SandboxError(f"the script failed ({result.returncode}): {result.stderr.strip()}")
+        try:
+            apply_changes(changes, inputs, sandbox.nb_remote, wait="sb", timeout=60)
+        except OvsdbError as exc:
+            raise SandboxError(f"apply failed: {exc}") from exc
         set_ports_up(sandbox, [p.name for n in document.networks for p in n.switch_ports])
         sandbox.sync()
         sections = [
