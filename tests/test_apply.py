@@ -82,3 +82,69 @@ def test_apply_over_tcp(ovn: Sandbox) -> None:
     build_topology(ovn, compile_files([str(sample)]).document)
     assert main(["apply", str(sample), "--db", f"tcp:127.0.0.1:{port}"]) == 0
     assert len(dump_table(ovn, "Load_Balancer")) == 2
+
+
+def test_apply_again_replaces_its_rows_and_keeps_others(ovn: Sandbox) -> None:
+    sample = SAMPLES / "forward-and-lb.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    ovn.nbctl("lb-add", "someone-elses-lb", "192.0.2.1:80", "10.0.0.1:80")
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+    first = without_uuids(nb_state(ovn))
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+    assert without_uuids(nb_state(ovn)) == first
+    names = sorted(row["name"] for row in dump_table(ovn, "Load_Balancer"))
+    assert names.count("someone-elses-lb") == 1 and len(names) == len(set(names))
+    # The replaced rows' health checks went with them: no orphans are left.
+    referenced = set()
+    for row in dump_table(ovn, "Load_Balancer"):
+        checks = row["health_check"]  # OVSDB writes a one-element set as the bare UUID
+        referenced.update(checks if isinstance(checks, list) else [checks])
+    assert {row["_uuid"] for row in dump_table(ovn, "Load_Balancer_Health_Check")} == referenced
+
+
+def test_a_concurrent_change_fails_the_guard_and_apply_retries(
+    ovn: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another client adds a load balancer between apply's read and its commit."""
+    from compiler.ovsdb import apply as apply_module
+
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    real_read = apply_module.read_existing
+    reads: list[int] = []
+
+    def read_then_race(connection: object) -> object:
+        existing = real_read(connection)  # type: ignore[arg-type]
+        reads.append(len(existing))
+        if len(reads) == 1:
+            ovn.nbctl("lb-add", "racing-lb", "192.0.2.7:80", "10.0.0.1:80")
+        return existing
+
+    monkeypatch.setattr(apply_module, "read_existing", read_then_race)
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+    assert reads == [0, 1]  # the second read saw the racing row, and that attempt committed
+    names = sorted(row["name"] for row in dump_table(ovn, "Load_Balancer"))
+    assert names == ["incus-net49-lb-10.171.5.10-tcp", "racing-lb"]
+
+
+def test_apply_gives_up_after_repeated_concurrent_changes(
+    ovn: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compiler.ovsdb import apply as apply_module
+
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    real_read = apply_module.read_existing
+    races = iter(range(100))
+
+    def read_then_race(connection: object) -> object:
+        existing = real_read(connection)  # type: ignore[arg-type]
+        ovn.nbctl("lb-add", f"racing-lb-{next(races)}", "192.0.2.7:80", "10.0.0.1:80")
+        return existing
+
+    monkeypatch.setattr(apply_module, "read_existing", read_then_race)
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 3
+    err = capsys.readouterr().err
+    assert "another client changed the Load_Balancer table" in err and "nothing was applied" in err
+    names = {row["name"] for row in dump_table(ovn, "Load_Balancer")}
+    assert names == {f"racing-lb-{i}" for i in range(apply_module.GUARD_ATTEMPTS)}

@@ -7,7 +7,11 @@ The transaction makes the same rows as the shell script, for machines:
 - a ``wait`` per router and switch, so a missing datapath fails the whole
   transaction ("timed out") instead of leaving rows attached to nothing;
 - per row: ``delete`` any row of that name (health checks go with it: they
-  are not root rows), ``insert`` the health checks and the row, which refers
+  are not root rows). Offline the delete selects by name; ``apply`` first
+  reads the table and deletes by ``_uuid``, which ovsdb-server looks up
+  directly instead of scanning every row (the name has no index), guarded by
+  a ``wait`` that fails if the rows it read changed in the meantime. Then
+  ``insert`` the health checks and the row, which refers
   to them by ``named-uuid`` (unreferenced health checks would be collected);
 - one ``mutate`` per router and switch inserting its rows. A server-side
   mutation, not a rewrite of the column: the deleted rows' weak references
@@ -20,7 +24,7 @@ insert conditionally); ``ovn-lbc plan``/``apply`` will change only what differs.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,9 +54,37 @@ def _wait_exists(table: str, name: str) -> dict[str, Any]:
     }
 
 
-def _row_ops(row: LoadBalancerRow, index: int) -> tuple[list[dict[str, Any]], str]:
+# Load_Balancer rows by name, as ``apply`` read them: name -> the rows' UUIDs.
+ExistingRows = Mapping[str, Sequence[str]]
+
+
+def _delete_ops(row: LoadBalancerRow, existing: ExistingRows | None) -> list[dict[str, Any]]:
+    if existing is None:
+        return [{"op": "delete", "table": "Load_Balancer", "where": [["name", "==", row.name]]}]
+    return [
+        {"op": "delete", "table": "Load_Balancer", "where": [["_uuid", "==", ["uuid", uuid]]]}
+        for uuid in existing.get(row.name, ())
+    ]
+
+
+def guard_op(existing: ExistingRows) -> dict[str, Any]:
+    """Fail the transaction unless Load_Balancer still holds exactly the rows read."""
+    return {
+        "op": "wait",
+        "table": "Load_Balancer",
+        "where": [],
+        "columns": ["_uuid", "name"],
+        "until": "==",
+        "rows": [
+            {"_uuid": ["uuid", uuid], "name": name} for name in sorted(existing) for uuid in sorted(existing[name])
+        ],
+        "timeout": 0,
+    }
+
+
+def _row_ops(row: LoadBalancerRow, index: int, existing: ExistingRows | None) -> tuple[list[dict[str, Any]], str]:
     lb_name = f"lb{index}"
-    ops: list[dict[str, Any]] = [{"op": "delete", "table": "Load_Balancer", "where": [["name", "==", row.name]]}]
+    ops: list[dict[str, Any]] = _delete_ops(row, existing)
     hc_names = []
     for number, check in enumerate(row.health_checks, start=1):
         hc_name = f"hc{index}_{number}"
@@ -91,9 +123,17 @@ class Transaction:
     origins: list[LoadBalancerRow | None]
 
 
-def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Transaction:
-    """``["OVN_Northbound", op, ...]``: every change in one transaction."""
+def build_transaction(
+    changes: NorthboundChanges, inputs: Sequence[str], existing: ExistingRows | None = None
+) -> Transaction:
+    """``["OVN_Northbound", op, ...]``: every change in one transaction.
+
+    With ``existing`` (what the database held when read), rows are deleted by
+    UUID behind a guard; without it, by name.
+    """
     ops: list[Any] = [{"op": "comment", "comment": f"ovn-lbc {__version__}: {', '.join(inputs)}"}]
+    if existing is not None:
+        ops.append(guard_op(existing))
     attach: dict[tuple[str, str], list[str]] = {}
     # The first row that needs each router or switch, to say where it is named.
     needed_by: dict[tuple[str, str], LoadBalancerRow] = {}
@@ -106,7 +146,7 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
         ops.append(_wait_exists(table, name))
         origins.append(needed_by[(table, name)])
     for index, row in enumerate(changes.rows, start=1):
-        row_ops, lb_name = _row_ops(row, index)
+        row_ops, lb_name = _row_ops(row, index, existing)
         ops.extend(row_ops)
         origins.extend([row] * len(row_ops))
         attach[("Logical_Router", row.router)].append(lb_name)

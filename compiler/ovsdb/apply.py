@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..emit.ovsdb import DATABASE, Transaction, build_transaction
+from ..emit.ovsdb import DATABASE, ExistingRows, Transaction, build_transaction
 from ..lower import NorthboundChanges
 from .client import Connection, OvsdbError, SslFiles, connect
 
@@ -26,6 +26,14 @@ REQUIRED_COLUMNS = {
     "Logical_Switch": ("name", "load_balancer"),
     "NB_Global": ("nb_cfg", "sb_cfg", "hv_cfg"),
 }
+# Another client changing Load_Balancer between our read and our commit fails
+# the guard; read again and retry this many times before giving up.
+GUARD_ATTEMPTS = 3
+GUARD_INDEX = 1  # the guard is the operation after the comment
+
+
+class GuardFailed(OvsdbError):
+    """Load_Balancer changed between the read and the transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +70,31 @@ def _describe(txn: Transaction, index: int) -> str:
     return what
 
 
-def check_results(txn: Transaction, results: Any) -> None:
+def check_results(txn: Transaction, results: Any, *, guarded: bool = False) -> None:
     """Raise OvsdbError naming the first failed operation, if any."""
     if not isinstance(results, list):
         raise OvsdbError(f"unexpected transact result: {results!r}")
     for index, result in enumerate(results):
         if isinstance(result, dict) and result.get("error"):
+            if guarded and index == GUARD_INDEX:
+                raise GuardFailed("another client changed the Load_Balancer table while ovn-lbc was applying")
             reason = result["error"] + (f": {result['details']}" if result.get("details") else "")
             if index >= len(txn.origins):  # a commit-time failure comes after the operations
                 raise OvsdbError(f"the transaction failed at commit: {reason}")
             raise OvsdbError(f"{_describe(txn, index)} failed: {reason}; nothing was applied")
+
+
+def read_existing(connection: Connection) -> ExistingRows:
+    """Every Load_Balancer row's UUID, by name."""
+    result = connection.call(
+        "transact", [DATABASE, {"op": "select", "table": "Load_Balancer", "where": [], "columns": ["_uuid", "name"]}]
+    )
+    if not isinstance(result, list) or not result or "rows" not in result[0]:
+        raise OvsdbError(f"cannot read the Load_Balancer table: {result!r}")
+    existing: dict[str, list[str]] = {}
+    for row in result[0]["rows"]:
+        existing.setdefault(row["name"], []).append(row["_uuid"][1])
+    return existing
 
 
 def _wait_for(connection: Connection, column: str, target: int, timeout: float) -> None:
@@ -99,27 +122,33 @@ def apply_changes(
     progress: bool = False,
 ) -> ApplyReport:
     started = time.perf_counter()
-    txn = build_transaction(changes, inputs)
     wait_column = {"sb": "sb_cfg", "hv": "hv_cfg"}.get(wait)
-    if wait_column:
-        # Bump nb_cfg in the same transaction, as ovn-nbctl --wait does.
-        bump = [
-            {"op": "mutate", "table": "NB_Global", "where": [], "mutations": [["nb_cfg", "+=", 1]]},
-            {"op": "select", "table": "NB_Global", "where": [], "columns": ["nb_cfg"]},
-        ]
-        txn = Transaction(txn.params + bump, txn.origins + [None] * len(bump))
-    operations = len(txn.params) - 1
     with connect(remote, DATABASE, ssl_files) as connection:
         version = check_schema(connection.call("get_schema", [DATABASE]))
-        if progress:
-            print(
-                f"ovn-lbc: applying {len(changes.rows)} rows in {operations} operations "
-                f"to {connection.remote} (schema {version})...",
-                file=sys.stderr,
-                flush=True,
-            )
-        results = connection.call("transact", txn.params)
-        check_results(txn, results)
+        for attempt in range(1, GUARD_ATTEMPTS + 1):
+            txn = build_transaction(changes, inputs, read_existing(connection))
+            if wait_column:
+                # Bump nb_cfg in the same transaction, as ovn-nbctl --wait does.
+                bump = [
+                    {"op": "mutate", "table": "NB_Global", "where": [], "mutations": [["nb_cfg", "+=", 1]]},
+                    {"op": "select", "table": "NB_Global", "where": [], "columns": ["nb_cfg"]},
+                ]
+                txn = Transaction(txn.params + bump, txn.origins + [None] * len(bump))
+            operations = len(txn.params) - 1
+            if progress:
+                print(
+                    f"ovn-lbc: applying {len(changes.rows)} rows in {operations} operations "
+                    f"to {connection.remote} (schema {version})...",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            results = connection.call("transact", txn.params)
+            try:
+                check_results(txn, results, guarded=True)
+                break
+            except GuardFailed as exc:
+                if attempt == GUARD_ATTEMPTS:
+                    raise OvsdbError(f"{exc} ({GUARD_ATTEMPTS} attempts); nothing was applied") from exc
         if wait_column:
             target = results[-1]["rows"][0]["nb_cfg"]
             _wait_for(connection, wait_column, target, timeout)
