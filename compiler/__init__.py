@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .checks import run_checks
 from .diagnostics import CompileError, Diagnostic, SourceRegistry
 from .frontend import load_files
+from .gcpause import paused_gc
 from .ir import Document
 from .lower import NorthboundChanges, lower
 
@@ -34,11 +35,12 @@ class Compilation:
 
 def compile_files(paths: Sequence[str], *, input_format: str | None = None) -> Compilation:
     """Read, check and lower ``paths``; raise CompileError listing every error."""
-    document, diagnostics, sources = load_files(paths, input_format=input_format)
-    diagnostics.extend(run_checks(document))
-    if any(d.is_error for d in diagnostics):
-        raise CompileError(diagnostics, sources)
-    return Compilation(document, lower(document), tuple(diagnostics), sources)
+    with paused_gc():
+        document, diagnostics, sources = load_files(paths, input_format=input_format)
+        diagnostics.extend(run_checks(document))
+        if any(d.is_error for d in diagnostics):
+            raise CompileError(diagnostics, sources)
+        return Compilation(document, lower(document), tuple(diagnostics), sources)
 
 
 __all__ = ["Compilation", "CompileError", "Diagnostic", "compile_files", "__version__"]

@@ -32,6 +32,7 @@ from ..ir import (
     PortRange,
     SwitchPort,
 )
+from .fastshape import Check, compile_schema
 from .tree import (
     MappingNode,
     Node,
@@ -64,6 +65,11 @@ def schema() -> dict[str, Any]:
 def _validator() -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(schema())
     return cls(schema())
+
+
+@functools.cache
+def _fast_check() -> Check:
+    return compile_schema(schema())
 
 
 def parse_tree(source: SourceText, input_format: str) -> tuple[Node | None, list[Diagnostic]]:
@@ -138,6 +144,8 @@ def validate_shape(root: Node, source: SourceText) -> tuple[list[Diagnostic], se
     poisoned: set[Path] = set()
     rejected: set[int] = set()
     plain = to_plain(root)
+    if _fast_check()(plain):
+        return diagnostics, poisoned, rejected
     for err in _validator().iter_errors(plain):
         path: Path = tuple(err.absolute_path)
         node = _walk(root, path)

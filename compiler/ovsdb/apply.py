@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..emit.ovsdb import DATABASE, ExistingRows, Transaction, build_transaction
+from ..gcpause import paused_gc
 from ..lower import NorthboundChanges
 from .client import Connection, OvsdbError, SslFiles, connect
 
@@ -126,7 +127,8 @@ def apply_changes(
     with connect(remote, DATABASE, ssl_files) as connection:
         version = check_schema(connection.call("get_schema", [DATABASE]))
         for attempt in range(1, GUARD_ATTEMPTS + 1):
-            txn = build_transaction(changes, inputs, read_existing(connection))
+            with paused_gc():
+                txn = build_transaction(changes, inputs, read_existing(connection))
             if wait_column:
                 # Bump nb_cfg in the same transaction, as ovn-nbctl --wait does.
                 bump = [
