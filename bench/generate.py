@@ -1,6 +1,6 @@
 """Generate a document of N health-checked load balancers (2 ports, 4 backends each).
 
-    python bench/generate.py N [--json] > big.yaml
+python bench/generate.py N [--json] > big.yaml
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ def document(count: int) -> dict[str, Any]:
         for i in range(min(per_network, count - n * per_network)):
             index = n * per_network + i
             backends = [
-                {"name": f"b{j}", "description": "", "target_address": f"{base}.{(i + j) % 200 + 2}", "target_port": "8080"}
+                {
+                    "name": f"b{j}",
+                    "description": "",
+                    "target_address": f"{base}.{(i + j) % 200 + 2}",
+                    "target_port": "8080",
+                }
                 for j in range(4)
             ]
             lbs.append(
@@ -31,7 +36,12 @@ def document(count: int) -> dict[str, Any]:
                     "config": {"healthcheck": "true", "healthcheck.interval": "5"},
                     "backends": backends,
                     "ports": [
-                        {"description": "", "protocol": "tcp", "listen_port": "80,443", "target_backend": [b["name"] for b in backends]}
+                        {
+                            "description": "",
+                            "protocol": "tcp",
+                            "listen_port": "80,443",
+                            "target_backend": [b["name"] for b in backends],
+                        }
                     ],
                     "location": "",
                 }

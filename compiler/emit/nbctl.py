@@ -145,15 +145,19 @@ def _template() -> jinja2.Template:
     return environment.get_template("nbctl.sh.j2")
 
 
-def emit_nbctl(changes: NorthboundChanges, inputs: Sequence[str]) -> str:
-    """The shell script for ``changes``; ``inputs`` name the source files."""
+def emit_nbctl(changes: NorthboundChanges, inputs: Sequence[str], *, budget: int = ARGUMENT_BUDGET) -> str:
+    """The shell script for ``changes``; ``inputs`` name the source files.
+
+    ``budget`` caps the argument bytes of one ovn-nbctl call; 0 gives one
+    call per row, the per-load-balancer baseline that bench/run.py measures.
+    """
     transactions: list[list[Block]] = []
     used = 0
     for index, row in enumerate(changes.rows, start=1):
         block = _block(row, index)
         # A new transaction when this row would pass the budget (a row too big
         # on its own still gets a transaction of its own).
-        if not transactions or (transactions[-1] and used + block.size > ARGUMENT_BUDGET):
+        if not transactions or (transactions[-1] and used + block.size > budget):
             transactions.append([])
             used = 0
         transactions[-1].append(block)

@@ -1,0 +1,405 @@
+"""Issue 4's side-by-side benchmark; writes bench/RESULTS.md.
+
+    PYTHONPATH=. .venv/bin/python bench/run.py                      # 1,000, 10,000, 50,000
+    PYTHONPATH=. .venv/bin/python bench/run.py --sizes 1000 --repeat 1 --output -
+
+For each size N it generates N health-checked load balancers (bench/generate.py:
+2 listen ports, 4 backends, one Load_Balancer row each) as JSON and YAML, and
+measures, in this one run on this one machine:
+
+(a) one ovn-nbctl process per load balancer, its commands chained with `--`
+    (the script `ovn-lbc compile` writes, split after every row). Every call
+    downloads the database, so a call costs more as the table grows: the first
+    and the last --sample load balancers are timed on a database that already
+    holds the others, and the whole is estimated as N times the mean of the two
+    rates. At N <= --full-per-call it is also run in full, to check the estimate.
+(b) the project's own nbctl script (one transaction per MiB of arguments).
+(c) `ovn-lbc apply FILE.json` as a child process, compile included; its own
+    report splits compile from apply.
+(d) the transaction that (c) sends, sent raw on a socket: ovsdb-server's time
+    to commit it and answer, without ovn-lbc.
+(e) `ovn-lbc compile FILE --format json` alone, for JSON and YAML input.
+
+Times are medians of --repeat runs ((a) is timed once); memory is the peak RSS of
+the child process. Each measurement starts a fresh NB ovsdb-server (no northd)
+with the routers, switches and ports the rows attach to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import generate
+
+from compiler import compile_files
+from compiler.checks import run_checks
+from compiler.diagnostics import SourceText
+from compiler.emit.nbctl import emit_nbctl
+from compiler.emit.ovsdb import build_transaction
+from compiler.frontend.document import ModelBuilder, parse_tree, validate_shape
+from compiler.frontend.tree import MappingNode
+from compiler.gcpause import paused_gc
+from compiler.lower import NorthboundChanges, lower
+from compiler.ovsdb.apply import apply_changes
+from compiler.sandbox import Sandbox, build_topology
+
+BENCH = Path(__file__).resolve().parent
+OUT = BENCH / "out"
+
+
+@dataclass
+class Figures:
+    size: int
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+    peak_mb: dict[str, list[float]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def add(self, key: str, seconds: float, peak_mb: float | None = None) -> None:
+        self.seconds.setdefault(key, []).append(seconds)
+        if peak_mb is not None:
+            self.peak_mb.setdefault(key, []).append(peak_mb)
+
+    def median(self, key: str) -> float:
+        return statistics.median(self.seconds[key])
+
+    def peak(self, key: str) -> float:
+        return max(self.peak_mb[key])
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def inputs(size: int) -> tuple[Path, Path]:
+    OUT.mkdir(exist_ok=True)
+    json_path, yaml_path = OUT / f"lb{size}.json", OUT / f"lb{size}.yaml"
+    if not json_path.exists() or not yaml_path.exists():
+        import yaml
+
+        data = generate.document(size)
+        json_path.write_text(json.dumps(data, indent=1))
+        yaml_path.write_text(yaml.safe_dump(data, sort_keys=False, width=200))
+    return json_path, yaml_path
+
+
+def child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run a child; its wall seconds, peak RSS in MB and standard error."""
+    started = time.perf_counter()
+    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    err = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({status}): {err}")
+    return seconds, usage.ru_maxrss / 1024, err
+
+
+def ovn_lbc(*args: str) -> list[str]:
+    return [sys.executable, "-m", "compiler", *args]
+
+
+def fresh(document: Any) -> Sandbox:
+    sandbox = Sandbox(northd=False)
+    sandbox.start()
+    build_topology(sandbox, document)
+    return sandbox
+
+
+def measure_compile(figures: Figures, json_path: Path, yaml_path: Path) -> None:
+    for key, path in (("e_json", json_path), ("e_yaml", yaml_path)):
+        seconds, peak, _ = child(ovn_lbc("compile", str(path), "--format", "json", "-o", os.devnull))
+        figures.add(key, seconds, peak)
+
+
+def measure_apply(figures: Figures, path: Path, document: Any) -> None:
+    sandbox = fresh(document)
+    try:
+        seconds, peak, err = child(ovn_lbc("apply", str(path), "--db", sandbox.nb_remote))
+    finally:
+        sandbox.stop()
+    figures.add("c", seconds, peak)
+    reported = re.search(r"\(([0-9.]+) s\)", err)
+    if reported:
+        figures.add("c_apply", float(reported.group(1)))
+
+
+def measure_raw(figures: Figures, changes: NorthboundChanges, path: Path, document: Any) -> None:
+    # Exactly what apply sends to an empty table: delete nothing, guard on no rows.
+    params = build_transaction(changes, [str(path)], {}).params
+    request = json.dumps({"id": 1, "method": "transact", "params": params}).encode()
+    sandbox = fresh(document)
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(sandbox.nb_remote.removeprefix("unix:"))
+            started = time.perf_counter()
+            sock.sendall(request)
+            reply = _read_reply(sock)
+            figures.add("d", time.perf_counter() - started)
+        errors = [r for r in reply["result"] if isinstance(r, dict) and r.get("error")]
+        if errors:
+            raise SystemExit(f"raw transaction failed: {errors[0]}")
+    finally:
+        sandbox.stop()
+
+
+def _read_reply(sock: socket.socket) -> dict[str, Any]:
+    decoder = json.JSONDecoder()
+    buffer = b""
+    while True:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            raise SystemExit("ovsdb-server closed the connection")
+        buffer += chunk
+        try:
+            message, _ = decoder.raw_decode(buffer.decode())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if message.get("id") == 1:
+            return dict(message)
+
+
+def measure_script(figures: Figures, changes: NorthboundChanges, path: Path, document: Any) -> None:
+    script = emit_nbctl(changes, [str(path)])
+    sandbox = fresh(document)
+    try:
+        started = time.perf_counter()
+        result = sandbox.run_script(script)
+        figures.add("b", time.perf_counter() - started)
+        if result.returncode != 0:
+            raise SystemExit(f"the nbctl script failed: {result.stderr[-2000:]}")
+        figures.notes["b_transactions"] = str(script.count('ovn-nbctl "$@"'))
+    finally:
+        sandbox.stop()
+
+
+def _per_call_seconds(sandbox: Sandbox, rows: tuple[Any, ...]) -> float:
+    script = emit_nbctl(NorthboundChanges(rows), ["bench"], budget=0)
+    started = time.perf_counter()
+    result = sandbox.run_script(script)
+    if result.returncode != 0:
+        raise SystemExit(f"the per-call script failed: {result.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def measure_per_call(figures: Figures, changes: NorthboundChanges, document: Any, sample: int, full: int) -> None:
+    rows = changes.rows
+    k = max(1, min(sample, len(rows) // 2))
+    sandbox = fresh(document)
+    try:
+        first = _per_call_seconds(sandbox, rows[:k]) / k
+        if len(rows) > 2 * k:
+            apply_changes(NorthboundChanges(rows[k:-k]), ["bench"], sandbox.nb_remote)
+        last = _per_call_seconds(sandbox, rows[-k:]) / k
+    finally:
+        sandbox.stop()
+    figures.add("a_estimate", len(rows) * (first + last) / 2)
+    figures.notes["a_rates"] = (
+        f"{first * 1000:.0f} ms/LB on an empty table, {last * 1000:.0f} ms/LB at {len(rows) - k:,} rows"
+    )
+    figures.notes["a_sample"] = str(k)
+    if len(rows) <= full:
+        sandbox = fresh(document)
+        try:
+            figures.add("a_full", _per_call_seconds(sandbox, rows))
+        finally:
+            sandbox.stop()
+
+
+def measure_stages(figures: Figures, path: Path) -> None:
+    """Where compile time goes, in process, with the GC paused as in the CLI."""
+    clock: dict[str, float] = {}
+
+    def timed(name: str, step: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        value = step()
+        clock[name] = time.perf_counter() - started
+        return value
+
+    with paused_gc():
+        source = timed("read", lambda: SourceText(str(path), path.read_text(encoding="utf-8")))
+        root, _ = timed(
+            "parse (located nodes)", lambda: parse_tree(source, "json" if path.suffix == ".json" else "yaml")
+        )
+        _, poisoned, rejected = timed("schema check", lambda: validate_shape(root, source))
+        assert isinstance(root, MappingNode)
+        document = timed("build the model", lambda: ModelBuilder(root, poisoned, rejected).document())
+        timed("semantic checks", lambda: run_checks(document))
+        changes = timed("lower to rows", lambda: lower(document))
+        timed("build the transaction", lambda: build_transaction(changes, [str(path)], {}))
+    figures.stages = clock
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        pass
+    memory = "?"
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kb / 2**20:.0f} GiB"
+    except (OSError, ValueError):
+        pass
+    nbctl = subprocess.run(["ovn-nbctl", "--version"], capture_output=True, text=True, check=False).stdout
+    versions = " / ".join(line for line in nbctl.splitlines()[:2])
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {memory} RAM, {platform.platform()}, "
+        f"Python {platform.python_version()}, {versions}"
+    )
+
+
+def run(sizes: list[int], repeat: int, sample: int, full: int, large_script_repeat: int) -> list[Figures]:
+    results = []
+    for size in sizes:
+        figures = Figures(size)
+        json_path, yaml_path = inputs(size)
+        compilation = compile_files([str(json_path)])
+        document, changes = compilation.document, compilation.changes
+        log(f"{size}: stages")
+        measure_stages(figures, json_path)
+        for attempt in range(repeat):
+            log(f"{size}: run {attempt + 1}/{repeat}: compile, apply, raw")
+            measure_compile(figures, json_path, yaml_path)
+            measure_apply(figures, json_path, document)
+            measure_raw(figures, changes, json_path, document)
+        for attempt in range(repeat if size <= 10_000 else large_script_repeat):
+            log(f"{size}: nbctl script {attempt + 1}")
+            measure_script(figures, changes, json_path, document)
+        log(f"{size}: per-call ovn-nbctl")
+        measure_per_call(figures, changes, document, sample if size < 50_000 else max(1, sample // 4), full)
+        results.append(figures)
+        log(f"{size}: done")
+    return results
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:,.2f} s" if seconds < 100 else f"{seconds:,.0f} s"
+
+
+def _x(ratio: float) -> str:
+    return f"{ratio:,.1f}x"
+
+
+def report(results: list[Figures], repeat: int, command: str) -> str:
+    lines = [
+        "# Benchmark results (issue 4)",
+        "",
+        "Generated by `bench/run.py`; do not edit by hand. See bench/README.md for what",
+        "dominates and why.",
+        "",
+        f"- Machine: {machine()}",
+        f"- Date: {time.strftime('%Y-%m-%d')}; command: `{command}`",
+        f"- Medians of {repeat} runs unless marked; peak memory is the child process's peak RSS.",
+        "- The machine is shared and noisy; the ratios below come from the same run.",
+        "",
+    ]
+    for f in results:
+        c = f.median("c")
+        a = f.median("a_full") if "a_full" in f.seconds else f.median("a_estimate")
+        a_words = (
+            "measured in full"
+            if "a_full" in f.seconds
+            else f"estimated from {f.notes['a_sample']} + {f.notes['a_sample']} timed LBs"
+        )
+        lines += [
+            f"## {f.size:,} load balancers",
+            "",
+            "| | what | time | peak RSS | (c) is faster by |",
+            "|---|---|---:|---:|---:|",
+            f"| (a) | one ovn-nbctl per load balancer ({a_words}) | {_s(a)} | | {_x(a / c)} |",
+        ]
+        if "a_full" in f.seconds:
+            lines.append(f"| | (a) estimated the same way as for larger sizes | {_s(f.median('a_estimate'))} | | |")
+        b_runs = len(f.seconds["b"])
+        lines += [
+            f"| (b) | ovn-lbc's nbctl script, {f.notes['b_transactions']} transaction(s)"
+            f"{'' if b_runs == repeat else f' ({b_runs} run)'} | {_s(f.median('b'))} | | {_x(f.median('b') / c)} |",
+            f"| (c) | `ovn-lbc apply`, compile included | {_s(c)} | {f.peak('c'):,.0f} MB | |",
+            f"| | of which apply (read, build, send, commit) | {_s(f.median('c_apply'))} | | |",
+            f"| (d) | the same transaction sent raw: ovsdb-server's commit | {_s(f.median('d'))} | | |",
+            f"| (e) | `ovn-lbc compile --format json`, JSON input | {_s(f.median('e_json'))} "
+            f"| {f.peak('e_json'):,.0f} MB | |",
+            f"| (e) | the same, YAML input | {_s(f.median('e_yaml'))} | {f.peak('e_yaml'):,.0f} MB | |",
+            "",
+            f"(a): {f.notes['a_rates']}.",
+            "",
+            "Compile stages in process (JSON input, one run): "
+            + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in f.stages.items())
+            + ".",
+            "",
+        ]
+    lines += ["## Targets (10,000 load balancers)", ""]
+    ten = next((f for f in results if f.size == 10_000), None)
+    if ten is None:
+        lines.append("Not measured in this run.")
+    else:
+        c = ten.median("c")
+        a = ten.median("a_estimate")
+        checks = [
+            ("(c) at least 100x faster than (a), compile included", a / c >= 100, f"{_x(a / c)}"),
+            ("(c) at least 2x faster than (b), compile included", ten.median("b") / c >= 2, _x(ten.median("b") / c)),
+            (
+                "(c) within 1.5x of (d), apply alone",
+                ten.median("c_apply") / ten.median("d") <= 1.5,
+                f"{_x(ten.median('c_apply') / ten.median('d'))} of (d)",
+            ),
+            (
+                "(c) within 1.5x of (d), compile included",
+                c / ten.median("d") <= 1.5,
+                f"{_x(c / ten.median('d'))} of (d)",
+            ),
+            ("peak memory under 300 MB", ten.peak("c") < 300, f"{ten.peak('c'):,.0f} MB"),
+        ]
+        lines += ["| target | met | measured |", "|---|---|---:|"]
+        lines += [f"| {name} | {'yes' if ok else '**no**'} | {value} |" for name, ok, value in checks]
+    fifty = next((f for f in results if f.size == 50_000), None)
+    if fifty is not None:
+        lines += [
+            "",
+            f"50,000 load balancers applied in one transaction without error: (c) took {_s(fifty.median('c'))}, "
+            f"peak {fifty.peak('c'):,.0f} MB.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=100, help="load balancers timed at each end for (a)")
+    parser.add_argument("--full-per-call", type=int, default=1000, help="run (a) in full up to this size")
+    parser.add_argument("--large-script-repeat", type=int, default=1, help="runs of (b) above 10,000")
+    parser.add_argument("--output", default=str(BENCH / "RESULTS.md"), help="- for standard output")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = run(sizes, args.repeat, args.sample, args.full_per_call, args.large_script_repeat)
+    text = report(results, args.repeat, "python bench/run.py " + " ".join(sys.argv[1:]))
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        log(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
