@@ -215,10 +215,9 @@ def test_any_string_is_stored_byte_exact_and_never_executed(ovn: Sandbox, tmp_pa
     assert not marker.exists()
 
 
-def test_split_transactions_give_the_same_rows(ovn: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_split_transactions_give_the_same_rows(ovn: Sandbox, tmp_path: Path) -> None:
     compilation = compile_files([str(SAMPLES / "forward-and-lb.yaml")])
-    monkeypatch.setattr(nbctl, "ARGUMENT_BUDGET", 500)
-    script = nbctl.emit_nbctl(compilation.changes, ["forward-and-lb.yaml"])
+    script = nbctl.emit_nbctl(compilation.changes, ["forward-and-lb.yaml"], budget=500)
     assert script.count('ovn-nbctl "$@"') == len(compilation.changes.rows)
     assert "Split here" in script
     build_topology(ovn, compilation.document)
