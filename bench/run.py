@@ -268,8 +268,15 @@ def machine() -> str:
     )
 
 
-def run(sizes: list[int], repeat: int, sample: int, full: int, large_script_repeat: int) -> list[Figures]:
-    results = []
+def run(
+    sizes: list[int],
+    repeat: int,
+    sample: int,
+    full: int,
+    large_script_repeat: int,
+    done: Callable[[list[Figures]], None],
+) -> list[Figures]:
+    results: list[Figures] = []
     for size in sizes:
         figures = Figures(size)
         json_path, yaml_path = inputs(size)
@@ -289,6 +296,7 @@ def run(sizes: list[int], repeat: int, sample: int, full: int, large_script_repe
         measure_per_call(figures, changes, document, sample if size < 50_000 else max(1, sample // 4), full)
         results.append(figures)
         log(f"{size}: done")
+        done(results)  # a report after every size: a long run cut short keeps what it measured
     return results
 
 
@@ -392,13 +400,18 @@ def main() -> None:
     parser.add_argument("--output", default=str(BENCH / "RESULTS.md"), help="- for standard output")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    results = run(sizes, args.repeat, args.sample, args.full_per_call, args.large_script_repeat)
-    text = report(results, args.repeat, "python bench/run.py " + " ".join(sys.argv[1:]))
-    if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.output).write_text(text)
-        log(f"wrote {args.output}")
+    command = "python bench/run.py " + " ".join(sys.argv[1:])
+
+    def write(results: list[Figures]) -> None:
+        text = report(results, args.repeat, command)
+        if args.output == "-":
+            if len(results) == len(sizes):
+                sys.stdout.write(text)
+        else:
+            Path(args.output).write_text(text)
+            log(f"wrote {args.output}")
+
+    run(sizes, args.repeat, args.sample, args.full_per_call, args.large_script_repeat, write)
 
 
 if __name__ == "__main__":

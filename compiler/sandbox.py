@@ -201,6 +201,9 @@ def _alive(pid: int) -> bool:
 # ---------------------------------------------------------------- topology
 
 
+TOPOLOGY_BUDGET = 256 * 1024
+
+
 def _mac(network_index: int, port_index: int) -> str:
     return f"0a:00:00:{network_index & 0xFF:02x}:{port_index >> 8 & 0xFF:02x}:{port_index & 0xFF:02x}"
 
@@ -231,13 +234,21 @@ def topology_commands(network: Network, network_index: int) -> list[list[str]]:
 
 
 def build_topology(sandbox: Sandbox, document: Document) -> None:
-    """Create every network's router, switch and ports in one transaction."""
-    args: list[str] = []
+    """Create every network's router, switch and ports.
+
+    Whole networks are batched into one ovn-nbctl call each until the
+    arguments reach TOPOLOGY_BUDGET bytes; a big document (50,000 load
+    balancers: 40,000 ports) would pass the kernel's argument limit at once.
+    """
+    batch: list[str] = []
     for index, network in enumerate(document.networks, start=1):
         for command in topology_commands(network, index):
-            args.extend(["--", *command])
-    if args:
-        sandbox.nbctl(*args)
+            batch.extend(["--", *command])
+        if sum(len(arg) + 1 for arg in batch) > TOPOLOGY_BUDGET:
+            sandbox.nbctl(*batch)
+            batch = []
+    if batch:
+        sandbox.nbctl(*batch)
 
 
 def set_ports_up(sandbox: Sandbox, port_names: Sequence[str]) -> None:
