@@ -96,17 +96,15 @@ def inputs(size: int) -> tuple[Path, Path]:
     return json_path, yaml_path
 
 
-def child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run a child; its wall seconds, peak RSS in MB and standard error."""
-    started = time.perf_counter()
-    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    err = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    if status != 0:
-        raise SystemExit(f"{' '.join(args)} failed ({status}): {err}")
-    return seconds, usage.ru_maxrss / 1024, err
+def child(args: list[str]) -> tuple[float, float, str]:
+    """Run a command through bench/measure_child.py: wall seconds, its own peak RSS in MB, stderr."""
+    launcher = subprocess.run(
+        [sys.executable, str(BENCH / "measure_child.py"), *args], capture_output=True, text=True, check=True
+    )
+    result = json.loads(launcher.stdout)
+    if result["status"] != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({result['status']}): {result['stderr']}")
+    return float(result["seconds"]), float(result["peak_mb"]), str(result["stderr"])
 
 
 def ovn_lbc(*args: str) -> list[str]:

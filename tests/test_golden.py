@@ -44,7 +44,11 @@ def test_sample_json_matches_golden(
     check_golden(GOLDEN / f"{sample.stem}.json", capsys.readouterr().out)
 
 
-@pytest.mark.parametrize("broken", sorted(ERRORS.glob("*.yaml")) + sorted(ERRORS.glob("*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "broken",
+    sorted(ERRORS.glob("*.yaml")) + sorted(ERRORS.glob("*.json")) + sorted(ERRORS.glob("*.lb")),
+    ids=lambda p: p.name,
+)
 def test_broken_input_diagnostics_match_golden(
     broken: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,7 +1,8 @@
 """Front ends: files in, one model out.
 
-The format comes from the file name (``.json`` is JSON, anything else YAML)
-unless the caller names one. Several files form one document.
+The format comes from the file name (``.json`` is JSON, ``.lb`` the DSL,
+anything else YAML) unless the caller names one. Several files form one
+document.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from pathlib import Path
 from ..diagnostics import Diagnostic, SourceRegistry, SourceText, Span, error
 from ..ir import Document, Network
 from .document import load_document
+from .dsl import load_dsl
 
-INPUT_FORMATS = ("yaml", "json")
+INPUT_FORMATS = ("yaml", "json", "dsl")
 
 
 def detect_format(name: str) -> str:
-    return "json" if name.lower().endswith(".json") else "yaml"
+    lowered = name.lower()
+    if lowered.endswith(".json"):
+        return "json"
+    return "dsl" if lowered.endswith(".lb") else "yaml"
 
 
 def read_source(path: str) -> SourceText | Diagnostic:
@@ -51,7 +56,8 @@ def load_files(
             diagnostics.append(source)
             continue
         registry.add(source)
-        document, found = load_document(source, input_format or detect_format(source.name))
+        chosen = input_format or detect_format(source.name)
+        document, found = load_dsl(source) if chosen == "dsl" else load_document(source, chosen)
         diagnostics.extend(found)
         networks.extend(document.networks)
     return Document(tuple(networks)), diagnostics, registry

@@ -1,0 +1,127 @@
+"""A model back to text: Incus-shaped YAML, or the DSL.
+
+Both read back to an equal model. The YAML has the keys Incus prints
+(``incus network load-balancer show``): health-check settings are strings
+under ``config``, a forward's default target is ``config.target_address``,
+and a backend or forward port without target ports has no ``target_port``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .frontend.dsl import mac_text
+from .frontend.dsl_format import document_to_dsl
+from .ir import Backend, Document, Forward, ForwardPort, LoadBalancer, LoadBalancerPort, Network, format_ports
+
+__all__ = ["document_to_dsl", "document_to_yaml"]
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper, with strings holding YAML's rarer line breaks double-quoted."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # PyYAML writes U+0085 raw inside single quotes, where a reader folds it
+    # to a space; inside double quotes it becomes the escape \N.
+    style = '"' if any(ch in _RARE_BREAKS for ch in value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_RARE_BREAKS = frozenset("\r\x85\u2028\u2029")
+_Dumper.add_representer(str, _represent_str)
+
+
+def document_to_yaml(document: Document) -> str:
+    data = {"version": 1, "networks": [_network(network) for network in document.networks]}
+    # Wide lines: a long description stays on one line, as a reviewer reads it.
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 20)
+
+
+def _network(network: Network) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": network.name,
+        "row_prefix": network.row_prefix,
+        "router": network.router,
+        "switch": network.switch,
+    }
+    if network.ipv4 is not None:
+        data["ipv4_address"] = str(network.ipv4)
+    if network.ipv6 is not None:
+        data["ipv6_address"] = str(network.ipv6)
+    if network.router_mac is not None:
+        data["router_mac"] = mac_text(network.router_mac)
+    if network.switch_ports:
+        data["switch_ports"] = [
+            {"name": port.name, "addresses": [str(address) for address in port.addresses]}
+            for port in network.switch_ports
+        ]
+    if network.forwards:
+        data["forwards"] = [_forward(fwd) for fwd in network.forwards]
+    if network.load_balancers:
+        data["load_balancers"] = [_load_balancer(lb) for lb in network.load_balancers]
+    return data
+
+
+def _load_balancer(lb: LoadBalancer) -> dict[str, Any]:
+    config: dict[str, str] = {}
+    if lb.health_check is not None:
+        check = lb.health_check
+        config["healthcheck"] = "true"
+        config["healthcheck.interval"] = str(check.interval)
+        config["healthcheck.timeout"] = str(check.timeout)
+        config["healthcheck.success_count"] = str(check.success_count)
+        config["healthcheck.failure_count"] = str(check.failure_count)
+    config.update(lb.user_config)
+    return {
+        "listen_address": str(lb.listen_address),
+        "description": lb.description,
+        "config": config,
+        "backends": [_backend(backend) for backend in lb.backends],
+        "ports": [_load_balancer_port(port) for port in lb.ports],
+        "location": "",
+    }
+
+
+def _backend(backend: Backend) -> dict[str, Any]:
+    data = {"name": backend.name, "description": backend.description, "target_address": str(backend.target_address)}
+    if backend.target_ports:
+        data["target_port"] = format_ports(backend.target_ports)
+    return data
+
+
+def _load_balancer_port(port: LoadBalancerPort) -> dict[str, Any]:
+    return {
+        "description": port.description,
+        "protocol": port.protocol,
+        "listen_port": format_ports(port.listen_ports),
+        "target_backend": list(port.target_backends),
+    }
+
+
+def _forward(fwd: Forward) -> dict[str, Any]:
+    config: dict[str, str] = {}
+    if fwd.default_target is not None:
+        config["target_address"] = str(fwd.default_target)
+    config.update(fwd.user_config)
+    return {
+        "listen_address": str(fwd.listen_address),
+        "description": fwd.description,
+        "config": config,
+        "ports": [_forward_port(port) for port in fwd.ports],
+        "location": "",
+    }
+
+
+def _forward_port(port: ForwardPort) -> dict[str, Any]:
+    data = {
+        "description": port.description,
+        "protocol": port.protocol,
+        "listen_port": format_ports(port.listen_ports),
+        "target_address": str(port.target_address),
+    }
+    if port.target_ports:
+        data["target_port"] = format_ports(port.target_ports)
+    return data
