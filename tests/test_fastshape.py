@@ -19,9 +19,7 @@ from .conftest import sample_paths
 
 FAST = compile_schema(schema())
 REFERENCE = jsonschema.validators.validator_for(schema())(schema())
-SAMPLES = [
-    json.loads(p.read_text()) if p.suffix == ".json" else yaml.safe_load(p.read_text()) for p in sample_paths()
-]
+SAMPLES = [json.loads(p.read_text()) if p.suffix == ".json" else yaml.safe_load(p.read_text()) for p in sample_paths()]
 REPLACEMENTS = [None, True, False, 0, 1, -3, 2.5, "", "x", "tcp", "sctp", "user.x", [], ["a"], {}, {"name": "n"}]
 
 
