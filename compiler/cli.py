@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Sequence
 
 from . import Compilation, CompileError, __version__, compile_files
-from .diagnostics import sort_diagnostics
+from .diagnostics import Diagnostic, SourceRegistry, sort_diagnostics
 from .emit.nbctl import emit_nbctl
 from .emit.ovsdb import emit_json
 from .frontend import INPUT_FORMATS
@@ -25,8 +25,10 @@ EXIT_DATABASE = 3  # the database refused the changes, or OVN is missing (sandbo
 DESCRIPTION = """\
 ovn-lbc compiles OVN network load balancers. It reads files that describe
 networks, load balancers (VIPs, named backends, ports, health checks) and
-forwards in the form `incus network load-balancer show` prints, checks them,
-and writes the OVN Northbound changes as a reviewable ovn-nbctl script.
+forwards, in the form `incus network load-balancer show` prints (YAML or
+JSON) or in ovn-lbc's own shorter DSL, checks them, and writes the OVN
+Northbound changes as a reviewable ovn-nbctl script or an OVSDB transaction,
+or applies them to a Northbound database.
 """
 
 EPILOG = """\
@@ -36,11 +38,13 @@ commands:
                       the OVSDB transaction (nothing on errors)
   apply FILE...       send the changes to a Northbound database in one transaction
   sandbox FILE...     apply the files to a throwaway OVN and show the result
+  fmt FILE...         rewrite DSL files in the canonical layout (--check: only report)
+  convert FILE...     print the files' model as DSL or YAML (--to dsl|yaml)
   schema              print the JSON Schema of the input format
 
 input:
-  Files ending in .json are JSON, anything else YAML; `-` reads standard input.
-  Several files form one document. See README.md for the format.
+  Files ending in .json are JSON, .lb the DSL, anything else YAML; `-` reads
+  standard input. Several files form one document. See README.md for the formats.
 
 diagnostics:
   FILE:LINE:COL: error[CODE]: message, then the source line and a caret.
@@ -62,6 +66,8 @@ examples:
   ovn-lbc compile samples/ipv4-healthcheck.yaml -o lb.sh && sh lb.sh
   ovn-lbc compile samples/ipv4-healthcheck.yaml --format json -o txn.json &&
       ovsdb-client transact "$OVN_NB_DB" "$(cat txn.json)"
+  ovn-lbc fmt --check samples/*.lb
+  ovn-lbc convert samples/ipv4-healthcheck.yaml --to dsl > ipv4-healthcheck.lb
   ovn-lbc schema > ovn-lbc.schema.json
 """
 
@@ -77,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def input_arguments(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("files", nargs="+", metavar="FILE", help="input files (YAML or JSON; - for stdin)")
+        sub.add_argument("files", nargs="+", metavar="FILE", help="input files (YAML, JSON or DSL; - for stdin)")
         sub.add_argument(
             "--input-format",
             choices=INPUT_FORMATS,
@@ -147,6 +153,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     input_arguments(sandbox)
 
+    fmt = commands.add_parser(
+        "fmt",
+        help="rewrite DSL files in the canonical layout",
+        description="Rewrite each DSL FILE in place in the canonical layout (four-space indents, one "
+        "statement per line, comments kept where they were). `-` formats standard input to standard "
+        "output. Formatting twice changes nothing the second time.",
+    )
+    fmt.add_argument("files", nargs="+", metavar="FILE", help="DSL files (- for stdin)")
+    fmt.add_argument("--check", action="store_true", help="change nothing; exit 1 and name each file that would change")
+
+    convert = commands.add_parser(
+        "convert",
+        help="print the files' model in another input format",
+        description="Check FILEs, then print their model as DSL or as Incus-shaped YAML. Compiling "
+        "the output gives exactly the changes the input gives. Comments are not carried over.",
+    )
+    input_arguments(convert)
+    convert.add_argument("--to", choices=("dsl", "yaml"), required=True, help="the output format")
+    convert.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+
     commands.add_parser(
         "schema",
         help="print the input format's JSON Schema",
@@ -207,6 +233,39 @@ def _apply(compilation: Compilation, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fmt(files: Sequence[str], *, check: bool) -> int:
+    from .frontend import read_source
+    from .frontend.dsl_format import format_dsl
+
+    failures: list[Diagnostic] = []
+    sources = SourceRegistry()
+    would_change: list[str] = []
+    for path in files:
+        source = read_source(path)
+        if isinstance(source, Diagnostic):
+            failures.append(source)
+            continue
+        sources.add(source)
+        try:
+            formatted = format_dsl(source)
+        except CompileError as exc:
+            failures.extend(exc.diagnostics)
+            continue
+        if path == "-":
+            sys.stdout.write(formatted)
+        elif formatted != source.text:
+            would_change.append(path)
+            if not check:
+                _write_output(formatted, path, executable=False)
+    if failures:
+        _print_diagnostics(CompileError(failures, sources))
+        return EXIT_INVALID
+    verb = "would reformat" if check else "reformatted"
+    for path in would_change:
+        print(f"ovn-lbc: {verb} {path}", file=sys.stderr)
+    return EXIT_INVALID if check and would_change else EXIT_OK
+
+
 def _input_names(files: Sequence[str]) -> list[str]:
     return [os.path.normpath(f) if f != "-" else "<stdin>" for f in files]
 
@@ -217,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "schema":
         sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
         return EXIT_OK
+    if args.command == "fmt":
+        return _fmt(args.files, check=args.check)
     try:
         compilation = compile_files(args.files, input_format=args.input_format)
     except CompileError as exc:
@@ -233,6 +294,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "apply":
         return _apply(compilation, args)
+    if args.command == "convert":
+        from .convert import document_to_dsl, document_to_yaml
+
+        converted = (document_to_dsl if args.to == "dsl" else document_to_yaml)(compilation.document)
+        try:
+            _write_output(converted, args.output, executable=False)
+        except OSError as exc:
+            print(f"ovn-lbc: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+        return EXIT_OK
     if args.command == "sandbox":
         from .sandbox import SandboxError, show_in_sandbox
 

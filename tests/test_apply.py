@@ -17,7 +17,7 @@ from .helpers import apply_script, dump_table
 from .test_ovn import nb_state, without_uuids
 
 
-@pytest.mark.parametrize("sample", sample_paths(), ids=lambda p: p.name)
+@pytest.mark.parametrize("sample", sample_paths() + sorted(SAMPLES.glob("*.lb")), ids=lambda p: p.name)
 def test_apply_gives_exactly_the_rows_of_the_script(ovn: Sandbox, tmp_path: Path, sample: Path) -> None:
     compilation = compile_files([str(sample)])
     build_topology(ovn, compilation.document)

@@ -131,3 +131,43 @@ def test_installed_console_script_finds_its_templates(tmp_path: Path) -> None:
     assert "lb-add 'incus-net49-lb-10.171.5.10-tcp'" in result.stdout
     result = subprocess.run([str(script), "schema"], capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
     assert json.loads(result.stdout)["title"].startswith("ovn-lbc")
+
+
+def test_fmt_check_rewrite_and_refusal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    canonical = (SAMPLES / "ipv4-healthcheck.lb").read_text()
+    messy = tmp_path / "messy.lb"
+    messy.write_text(canonical.replace("    router ", "  router     ").replace("web1, web2", "web1 ,web2"))
+    assert main(["fmt", "--check", str(SAMPLES / "ipv4-healthcheck.lb")]) == 0
+    assert main(["fmt", "--check", str(messy)]) == 1
+    assert "would reformat" in capsys.readouterr().err
+    assert messy.read_text() != canonical  # --check changes nothing
+    assert main(["fmt", str(messy)]) == 0
+    assert messy.read_text() == canonical
+    assert main(["fmt", "--check", str(messy)]) == 0
+    broken = tmp_path / "broken.lb"
+    broken.write_text(canonical.replace("tcp 80 ->", "tcp 80 =>"))
+    before = broken.read_text()
+    assert main(["fmt", str(broken)]) == 1
+    assert "broken.lb:" in capsys.readouterr().err and broken.read_text() == before
+
+
+@pytest.mark.parametrize("sample", sample_paths(), ids=lambda p: p.name)
+@pytest.mark.parametrize("target", ["dsl", "yaml"])
+def test_convert_then_compile_gives_the_same_transaction(
+    sample: Path, target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    converted = tmp_path / ("converted.lb" if target == "dsl" else "converted.yaml")
+    assert main(["convert", str(sample), "--to", target, "-o", str(converted)]) == 0
+    capsys.readouterr()
+    assert main(["compile", "--format", "json", str(sample)]) == 0
+    original = json.loads(capsys.readouterr().out)
+    assert main(["compile", "--format", "json", str(converted)]) == 0
+    again = json.loads(capsys.readouterr().out)
+    # Everything but the comment op, which names the input file.
+    assert again[2:] == original[2:] and again[0] == original[0]
+
+
+def test_convert_refuses_invalid_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["convert", str(BROKEN), "--to", "dsl"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "error[E102]" in captured.err

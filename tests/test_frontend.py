@@ -170,3 +170,19 @@ def test_unicode_digits_are_not_numbers(tmp_path: Path) -> None:
         "       ports: [{protocol: tcp, listen_port: '80', target_backend: [b]}]}]}\n"
     )
     assert sorted(code for code, _, _ in errors_of(tmp_path, text)) == ["E203", "E205"]
+
+
+def test_a_port_of_thousands_of_digits_is_a_diagnostic_not_a_traceback(tmp_path: Path) -> None:
+    text = f"""\
+networks:
+  - name: n
+    row_prefix: p
+    router: r
+    switch: s
+    ipv4_address: 10.0.0.1/24
+    load_balancers:
+      - listen_address: 10.1.0.1
+        backends: [{{name: b, target_address: 10.0.0.2}}]
+        ports: [{{protocol: tcp, listen_port: "{"9" * 5000}", target_backend: [b]}}]
+"""
+    assert errors_of(tmp_path, text) == [("E203", 10, 47)]

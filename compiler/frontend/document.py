@@ -50,7 +50,9 @@ HEALTH_CHECK_KEYS = ("interval", "timeout", "success_count", "failure_count")
 _MAX_HEALTH_CHECK_VALUE = 2**31 - 1  # ovn-controller reads the options as C ints
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
-_PORT_ITEM = re.compile(r"\s*([0-9]+)(?:\s*-\s*([0-9]+))?\s*$")
+# At most 6 digits: anything longer is out of range anyway, and int() of
+# thousands of digits raises instead of returning.
+_PORT_ITEM = re.compile(r"\s*0*([0-9]{1,6})(?:\s*-\s*0*([0-9]{1,6}))?\s*$")
 
 
 @functools.cache
