@@ -10,8 +10,9 @@ from netaddr import EUI, IPAddress, IPNetwork
 from compiler.convert import document_to_dsl, document_to_yaml
 from compiler.diagnostics import CompileError, SourceText
 from compiler.frontend.document import load_document
-from compiler.frontend.dsl import KEYWORDS, PROTOCOL_WORDS, load_dsl, parse_gateway
+from compiler.frontend.dsl import KEYWORDS, PROTOCOL_WORDS, load_dsl
 from compiler.frontend.dsl_format import format_dsl
+from compiler.frontend.values import parse_gateway
 from compiler.ir import (
     PROTOCOLS,
     Backend,

@@ -11,7 +11,6 @@ from netaddr import EUI, IPNetwork
 
 from compiler.addresses import ipv4_health_check_source, ipv6_health_check_source
 from compiler.diagnostics import SourceText
-from compiler.frontend.document import parse_ports
 from compiler.frontend.tree import (
     MappingNode,
     ScalarNode,
@@ -20,6 +19,7 @@ from compiler.frontend.tree import (
     parse_yaml,
     to_plain,
 )
+from compiler.frontend.values import parse_ports
 from compiler.ir import expand_ports
 
 from .helpers import compile_text, errors_of

@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any, TypeVar
 
 import jsonschema
-from netaddr import EUI, AddrFormatError, IPAddress, IPNetwork
+from netaddr import EUI, IPAddress, IPNetwork
 
 from ..diagnostics import Diagnostic, SourceText, Span, did_you_mean, error, warning
 from ..ir import (
@@ -43,16 +43,20 @@ from .tree import (
     parse_yaml,
     to_plain,
 )
+from .values import (
+    MAX_HEALTH_CHECK_VALUE,
+    name_problem,
+    parse_address,
+    parse_bool,
+    parse_gateway,
+    parse_mac,
+    parse_ports,
+    string_problem,
+)
 
 T = TypeVar("T")
 
 HEALTH_CHECK_KEYS = ("interval", "timeout", "success_count", "failure_count")
-_MAX_HEALTH_CHECK_VALUE = 2**31 - 1  # ovn-controller reads the options as C ints
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
-# At most 6 digits: anything longer is out of range anyway, and int() of
-# thousands of digits raises instead of returning.
-_PORT_ITEM = re.compile(r"\s*0*([0-9]{1,6})(?:\s*-\s*0*([0-9]{1,6}))?\s*$")
 
 
 @functools.cache
@@ -256,46 +260,8 @@ def _singular(name: str) -> str:
 # ---------------------------------------------------------------- pass 3: values -> model
 
 
-def parse_ports(text: str) -> tuple[tuple[PortRange, ...], list[tuple[int, str]]]:
-    """``"80,8080-8090"`` -> ranges, and (offset, message) for each bad item."""
-    ranges: list[PortRange] = []
-    problems: list[tuple[int, str]] = []
-    offset = 0
-    for item in text.split(","):
-        match = _PORT_ITEM.match(item)
-        where = offset + len(item) - len(item.lstrip())
-        if not match:
-            shown = item.strip()
-            problems.append(
-                (
-                    where,
-                    f'"{shown}" is not a port or a range' if shown else "empty item in the port list",
-                )
-            )
-        else:
-            first = int(match.group(1))
-            last = int(match.group(2)) if match.group(2) else first
-            if not 1 <= first <= 65535 or not 1 <= last <= 65535:
-                problems.append((where, f'"{item.strip()}": ports are 1 to 65535'))
-            elif match.group(2) and last <= first:
-                problems.append((where, f'"{item.strip()}": a range a-b needs b greater than a'))
-            else:
-                ranges.append(PortRange(first, last))
-        offset += len(item) + 1
-    return tuple(ranges), problems
-
-
 def _user_keys(config: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     return tuple(pair for pair in config if pair[0].startswith("user."))
-
-
-def parse_bool(text: str) -> bool | None:
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    return None
 
 
 class ModelBuilder:
@@ -350,13 +316,9 @@ class ModelBuilder:
         if value is None:
             return ""
         text = child.raw if child.raw is not None else str(value)
-        if "\x00" in text:
-            self.fail(child.span, "E208", "the string contains a NUL character, which OVSDB cannot store")
-            return None
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            self.fail(child.span, "E208", "the string is not valid Unicode (a lone surrogate escape)")
+        problem = string_problem(text)
+        if problem is not None:
+            self.fail(child.span, "E208", problem)
             return None
         return text
 
@@ -364,12 +326,9 @@ class ModelBuilder:
         if key not in node.items:
             return None  # every name is required: the shape check reported it (E103)
         value = self.text(node, key, spans)
-        if value is not None and (not value.strip() or any(ch.isspace() for ch in value)):
-            self.fail(
-                spans.get(key, node.span),
-                "E207",
-                f'{what} "{value}" must be non-empty and contain no whitespace',
-            )
+        problem = name_problem(value, what) if value is not None else None
+        if problem is not None:
+            self.fail(spans.get(key, node.span), "E207", problem)
             return None
         return value
 
@@ -381,11 +340,10 @@ class ModelBuilder:
         text = self.string(child)
         if text is None:
             return None
-        try:
-            return IPAddress(text)
-        except (AddrFormatError, ValueError, TypeError):
+        address = parse_address(text)
+        if address is None:
             self.fail(child.span, "E200", f'{what}: "{text}" is not an IPv4 or IPv6 address')
-            return None
+        return address
 
     def ports(self, node: MappingNode, key: str, spans: dict[str, Span]) -> tuple[PortRange, ...] | None:
         present, child = self.field(node, key, spans)
@@ -528,27 +486,9 @@ class ModelBuilder:
         text = self.string(child) if child is not None else None
         if child is None or text is None:
             return False
-        family = "IPv4" if version == 4 else "IPv6"
-        example = "10.135.209.1/24" if version == 4 else "fd42:1:2:3::1/64"
-        address, slash, prefix = text.partition("/")
-        try:
-            gateway = IPAddress(address)
-            if not slash or not re.fullmatch(r"[0-9]{1,3}", prefix) or gateway.version != version:
-                raise ValueError
-            network = IPNetwork(f"{gateway}/{int(prefix)}")
-        except (AddrFormatError, ValueError, TypeError):
-            self.fail(
-                child.span,
-                "E201",
-                f'{key}: "{text}" is not an {family} gateway address with a prefix, like {example}',
-            )
-            return False
-        if network.ip in (network.network, network.broadcast) and network.size > 2:
-            self.fail(
-                child.span,
-                "E201",
-                f"{key}: the gateway {network.ip} is the subnet's network or broadcast address",
-            )
+        network = parse_gateway(text, version, key)
+        if isinstance(network, str):
+            self.fail(child.span, "E201", network)
             return False
         return network
 
@@ -559,14 +499,11 @@ class ModelBuilder:
         text = self.string(child) if child is not None else None
         if child is None or text is None:
             return False
-        if not re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}", text):
-            self.fail(
-                child.span,
-                "E202",
-                f'router_mac: "{text}" is not a MAC address like 02:75:b9:2e:ad:f4',
-            )
+        mac = parse_mac(text)
+        if mac is None:
+            self.fail(child.span, "E202", f'router_mac: "{text}" is not a MAC address like 02:75:b9:2e:ad:f4')
             return False
-        return EUI(text)
+        return mac
 
     def switch_port(self, node: MappingNode, path: Path) -> SwitchPort | None:
         spans: dict[str, Span] = {}
@@ -628,7 +565,7 @@ class ModelBuilder:
             if text is None:
                 continue
             span = spans[f"config.healthcheck.{key}"]
-            if not re.fullmatch(r"[0-9]+", text.strip()) or not 1 <= int(text) <= _MAX_HEALTH_CHECK_VALUE:
+            if not re.fullmatch(r"[0-9]+", text.strip()) or not 1 <= int(text) <= MAX_HEALTH_CHECK_VALUE:
                 self.fail(span, "E205", f'healthcheck.{key}: "{text}" is not a positive integer')
                 ok = False
                 continue

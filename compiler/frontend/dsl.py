@@ -28,7 +28,7 @@ from lark import Lark, Token, Transformer, Tree
 from lark.common import LexerConf
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.lexer import Lexer, LexerState
-from netaddr import EUI, AddrFormatError, IPAddress, IPNetwork
+from netaddr import EUI, IPAddress, IPNetwork
 
 from ..diagnostics import Diagnostic, SourceText, Span, did_you_mean, error
 from ..ir import (
@@ -44,7 +44,15 @@ from ..ir import (
     SwitchPort,
 )
 from ..resources import resource_dir
-from .document import _MAX_HEALTH_CHECK_VALUE, parse_ports
+from .values import (
+    MAX_HEALTH_CHECK_VALUE,
+    name_problem,
+    parse_address,
+    parse_gateway,
+    parse_mac,
+    parse_ports,
+    string_problem,
+)
 
 # ---------------------------------------------------------------- the grammar's words
 
@@ -98,7 +106,6 @@ _WORD_AT = re.compile(r"[\w.:/-]+")
 _NL = re.compile(r"(#[^\n]*)?(\n[ \t\f\r]*(#[^\n]*)?)+")
 _DURATION = re.compile(r"([0-9]{1,12})([smh])")
 # int() refuses numbers over 4300 digits; anything over 12 is out of range anyway.
-_LONG_NUMBER = re.compile(r"[0-9]{13,}")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 _ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|.?)")
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
@@ -764,63 +771,9 @@ def _last_token_type(values: list[Any]) -> str:
 # functions of text (ModelBuilder's take YAML nodes).
 
 
-def string_problem(text: str) -> str | None:
-    """Why OVSDB cannot store ``text`` (E208), or None."""
-    if "\x00" in text:
-        return "the string contains a NUL character, which OVSDB cannot store"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "the string is not valid Unicode (a lone surrogate escape)"
-    return None
-
-
-def name_problem(value: str, what: str) -> str | None:
-    """Why ``value`` is not a name (E207), or None."""
-    if not value.strip() or any(ch.isspace() for ch in value):
-        return f'{what} "{value}" must be non-empty and contain no whitespace'
-    return None
-
-
-def parse_address(text: str) -> IPAddress | None:
-    try:
-        return IPAddress(text)
-    except (AddrFormatError, ValueError, TypeError):
-        return None
-
-
-def parse_gateway(text: str, version: int, what: str) -> IPNetwork | str:
-    """``10.135.209.1/24`` -> the gateway with its prefix, or why not (E201)."""
-    family = "IPv4" if version == 4 else "IPv6"
-    example = "10.135.209.1/24" if version == 4 else "fd42:1:2:3::1/64"
-    address, slash, prefix = text.partition("/")
-    gateway = parse_address(address)
-    if gateway is None or not slash or not re.fullmatch(r"[0-9]{1,3}", prefix) or gateway.version != version:
-        return f'{what}: "{text}" is not an {family} gateway address with a prefix, like {example}'
-    try:
-        network = IPNetwork(f"{gateway}/{int(prefix)}")
-    except (AddrFormatError, ValueError, TypeError):
-        return f'{what}: "{text}" is not an {family} gateway address with a prefix, like {example}'
-    if network.ip in (network.network, network.broadcast) and network.size > 2:
-        return f"{what}: the gateway {network.ip} is the subnet's network or broadcast address"
-    return network
-
-
-def parse_mac(text: str) -> EUI | None:
-    return EUI(text) if re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}", text) else None
-
-
-def parse_ports_safely(text: str) -> tuple[tuple[PortRange, ...], list[tuple[int, str]]]:
-    """parse_ports, but a number too long for int() is a bad port, not a ValueError."""
-    long_number = _LONG_NUMBER.search(text)
-    if long_number:
-        return (), [(long_number.start(), "a number that long is no port: ports are 1 to 65535")]
-    return parse_ports(text)
-
-
 def parse_count(text: str) -> int | None:
     """A health-check count: 1 to 2**31-1 (ovn-controller reads C ints)."""
-    if not re.fullmatch(r"[0-9]{1,12}", text) or not 1 <= int(text) <= _MAX_HEALTH_CHECK_VALUE:
+    if not re.fullmatch(r"[0-9]{1,12}", text) or not 1 <= int(text) <= MAX_HEALTH_CHECK_VALUE:
         return None
     return int(text)
 
@@ -831,7 +784,7 @@ def parse_duration(text: str) -> int | None:
     if not match:
         return None
     seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    return seconds if 1 <= seconds <= _MAX_HEALTH_CHECK_VALUE else None
+    return seconds if 1 <= seconds <= MAX_HEALTH_CHECK_VALUE else None
 
 
 def decode_string(quoted: str) -> tuple[str, None] | tuple[None, tuple[int, str]]:
@@ -1062,7 +1015,7 @@ class ModelBuilder:
     def ports(self, token: Token, text: str, shift: int, what: str) -> tuple[PortRange, ...] | None:
         if text.isascii() and text.isdigit() and len(text) <= 5 and 1 <= int(text) <= 65535:
             return (PortRange(int(text), int(text)),)  # the common case, without parse_ports' regex
-        ranges, problems = parse_ports_safely(text)
+        ranges, problems = parse_ports(text)
         for offset, message in problems:
             self.fail(self.span(token, shift + offset), "E203", f"invalid {what}: {message}")
         return None if problems else ranges
@@ -1339,7 +1292,7 @@ class ModelBuilder:
             seconds = parse_duration(text)
             if seconds is None:
                 why = (
-                    f"is not 1 to {_MAX_HEALTH_CHECK_VALUE} seconds"
+                    f"is not 1 to {MAX_HEALTH_CHECK_VALUE} seconds"
                     if re.fullmatch(r"[0-9]+[smh]", text)
                     else "is not a duration: expected a duration like 5s, 2m or 1h"
                 )

@@ -1,0 +1,103 @@
+"""Value rules both front ends share: what a port list, a gateway, a MAC, a
+name or a storable string is, and why not. Text in, a value or a reason out;
+each front end turns a reason into a diagnostic at its own location.
+"""
+
+from __future__ import annotations
+
+import re
+
+from netaddr import EUI, AddrFormatError, IPAddress, IPNetwork
+
+from ..ir import PortRange
+
+MAX_HEALTH_CHECK_VALUE = 2**31 - 1  # ovn-controller reads the options as C ints
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+# At most 6 digits: anything longer is out of range anyway, and int() of
+# thousands of digits raises instead of returning.
+_PORT_ITEM = re.compile(r"\s*0*([0-9]{1,6})(?:\s*-\s*0*([0-9]{1,6}))?\s*$")
+
+
+def parse_ports(text: str) -> tuple[tuple[PortRange, ...], list[tuple[int, str]]]:
+    """``"80,8080-8090"`` -> ranges, and (offset, message) for each bad item."""
+    ranges: list[PortRange] = []
+    problems: list[tuple[int, str]] = []
+    offset = 0
+    for item in text.split(","):
+        match = _PORT_ITEM.match(item)
+        where = offset + len(item) - len(item.lstrip())
+        if not match:
+            shown = item.strip()
+            problems.append(
+                (
+                    where,
+                    f'"{shown}" is not a port or a range' if shown else "empty item in the port list",
+                )
+            )
+        else:
+            first = int(match.group(1))
+            last = int(match.group(2)) if match.group(2) else first
+            if not 1 <= first <= 65535 or not 1 <= last <= 65535:
+                problems.append((where, f'"{item.strip()}": ports are 1 to 65535'))
+            elif match.group(2) and last <= first:
+                problems.append((where, f'"{item.strip()}": a range a-b needs b greater than a'))
+            else:
+                ranges.append(PortRange(first, last))
+        offset += len(item) + 1
+    return tuple(ranges), problems
+
+
+def parse_bool(text: str) -> bool | None:
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return None
+
+
+def string_problem(text: str) -> str | None:
+    """Why OVSDB cannot store ``text`` (E208), or None."""
+    if "\x00" in text:
+        return "the string contains a NUL character, which OVSDB cannot store"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the string is not valid Unicode (a lone surrogate escape)"
+    return None
+
+
+def name_problem(value: str, what: str) -> str | None:
+    """Why ``value`` is not a name (E207), or None."""
+    if not value.strip() or any(ch.isspace() for ch in value):
+        return f'{what} "{value}" must be non-empty and contain no whitespace'
+    return None
+
+
+def parse_address(text: str) -> IPAddress | None:
+    try:
+        return IPAddress(text)
+    except (AddrFormatError, ValueError, TypeError):
+        return None
+
+
+def parse_gateway(text: str, version: int, what: str) -> IPNetwork | str:
+    """``10.135.209.1/24`` -> the gateway with its prefix, or why not (E201)."""
+    family = "IPv4" if version == 4 else "IPv6"
+    example = "10.135.209.1/24" if version == 4 else "fd42:1:2:3::1/64"
+    address, slash, prefix = text.partition("/")
+    gateway = parse_address(address)
+    if gateway is None or not slash or not re.fullmatch(r"[0-9]{1,3}", prefix) or gateway.version != version:
+        return f'{what}: "{text}" is not an {family} gateway address with a prefix, like {example}'
+    try:
+        network = IPNetwork(f"{gateway}/{int(prefix)}")
+    except (AddrFormatError, ValueError, TypeError):
+        return f'{what}: "{text}" is not an {family} gateway address with a prefix, like {example}'
+    if network.ip in (network.network, network.broadcast) and network.size > 2:
+        return f"{what}: the gateway {network.ip} is the subnet's network or broadcast address"
+    return network
+
+
+def parse_mac(text: str) -> EUI | None:
+    return EUI(text) if re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}", text) else None
