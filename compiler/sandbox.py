@@ -19,6 +19,8 @@ from types import TracebackType
 
 from .ir import Document, Network
 from .lower import NorthboundChanges
+from .ovsdb.apply import apply_changes
+from .ovsdb.client import OvsdbError
 
 REQUIRED_PROGRAMS = ("ovsdb-tool", "ovsdb-server", "ovn-northd", "ovn-nbctl", "ovn-sbctl")
 SCHEMA_DIRS = ("/usr/share/ovn", "/usr/local/share/ovn")
@@ -241,12 +243,14 @@ def build_topology(sandbox: Sandbox, document: Document) -> None:
     balancers: 40,000 ports) would pass the kernel's argument limit at once.
     """
     batch: list[str] = []
+    size = 0
     for index, network in enumerate(document.networks, start=1):
         for command in topology_commands(network, index):
             batch.extend(["--", *command])
-        if sum(len(arg) + 1 for arg in batch) > TOPOLOGY_BUDGET:
+            size += sum(len(arg) + 1 for arg in command) + 3
+        if size > TOPOLOGY_BUDGET:
             sandbox.nbctl(*batch)
-            batch = []
+            batch, size = [], 0
     if batch:
         sandbox.nbctl(*batch)
 
@@ -260,9 +264,6 @@ def set_ports_up(sandbox: Sandbox, port_names: Sequence[str]) -> None:
 def show_in_sandbox(document: Document, changes: NorthboundChanges, inputs: Sequence[str]) -> str:
     """Apply ``changes`` to a fresh OVN built for ``document``, as ``ovn-lbc apply``
     does (one transaction over JSON-RPC); report what OVN made of them."""
-    from .ovsdb.apply import apply_changes
-    from .ovsdb.client import OvsdbError
-
     with Sandbox() as sandbox:
         build_topology(sandbox, document)
         try:

@@ -200,16 +200,19 @@ class _YamlBuilder:
         merged: list[MappingNode] = []
         for key_event in self.until(yaml.MappingEndEvent):
             key_span = self.span(key_event.start_mark)
-            is_merge = isinstance(key_event, yaml.ScalarEvent) and self.tag(key_event) == _MERGE_TAG
-            key_node = self.node(key_event)
-            value_node = self.node(next(self.events))
-            if is_merge:
-                merged.extend(self.merge_sources(value_node, key_span))
-                continue
             if not isinstance(key_event, yaml.ScalarEvent):
+                self.node(key_event)  # consume the complex key's events (and record its anchors)
+                self.node(next(self.events))
                 self.diagnostics.append(error(key_span, "E104", "a mapping key must be a string"))
                 continue
-            assert isinstance(key_node, ScalarNode)
+            if key_event.anchor is not None:
+                self.node(key_event)  # record the anchor
+            value_node = self.node(next(self.events))
+            # Only a plain "<<" or an explicitly tagged key can be a merge key;
+            # resolving every key's tag would cost a regex match per key.
+            if (key_event.value == "<<" or key_event.tag is not None) and self.tag(key_event) == _MERGE_TAG:
+                merged.extend(self.merge_sources(value_node, key_span))
+                continue
             # Keys are compared as written: `yes:` is the key "yes", not true.
             key = self.strings.setdefault(key_event.value, key_event.value)
             problem = result.add(key, key_span, value_node)
