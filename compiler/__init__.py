@@ -2,8 +2,10 @@
 
 The pipeline, one module per stage::
 
-    frontend (YAML/JSON text -> model)  ->  checks  ->  lower (model -> NB rows)
-        ->  emit (rows -> ovn-nbctl script)
+    frontend (YAML/JSON/DSL text -> model)  ->  checks  ->  lower (model -> NB rows)
+        ->  plan (rows vs. what the database holds; optional)
+        ->  emit (ovn-nbctl script, OVSDB transaction, readable plan)
+        ->  ovsdb (apply to a live database)
 
 ``compile_files`` runs all of it; the CLI is a thin layer over it.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .checks import run_checks
+from .checks import CHECKS, check_backends_have_switch_ports, run_checks
 from .diagnostics import CompileError, Diagnostic, SourceRegistry
 from .frontend import load_files
 from .gcpause import paused_gc
@@ -33,11 +35,20 @@ class Compilation:
     sources: SourceRegistry
 
 
-def compile_files(paths: Sequence[str], *, input_format: str | None = None) -> Compilation:
-    """Read, check and lower ``paths``; raise CompileError listing every error."""
+def compile_files(
+    paths: Sequence[str], *, input_format: str | None = None, switch_ports_from_database: bool = False
+) -> Compilation:
+    """Read, check and lower ``paths``; raise CompileError listing every error.
+
+    With ``switch_ports_from_database`` a health-checked backend may lack a
+    switch port: the plan looks it up in the database (compiler.plan).
+    """
+    checks = CHECKS
+    if switch_ports_from_database:
+        checks = tuple(check for check in CHECKS if check is not check_backends_have_switch_ports)
     with paused_gc():
         document, diagnostics, sources = load_files(paths, input_format=input_format)
-        diagnostics.extend(run_checks(document))
+        diagnostics.extend(run_checks(document, checks))
         if any(d.is_error for d in diagnostics):
             raise CompileError(diagnostics, sources)
         return Compilation(document, lower(document), tuple(diagnostics), sources)

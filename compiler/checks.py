@@ -310,9 +310,8 @@ def check_backend_names_unique(document: Document) -> Iterator[Diagnostic]:
 
 
 def check_health_check_sources(document: Document) -> Iterator[Diagnostic]:
-    """A health-checked backend needs a switch port and a source address."""
+    """A health-checked backend's address family needs a probe source address."""
     for network in document.networks:
-        ports_by_address = {a: p for p in network.switch_ports for a in p.addresses}
         for lb in network.load_balancers:
             if lb.health_check is None:
                 continue
@@ -334,6 +333,16 @@ def check_health_check_sources(document: Document) -> Iterator[Diagnostic]:
                         f"network {network.name}'s IPv4 subnet has no spare address for the health-check source",
                         "use a subnet of /30 or larger",
                     )
+
+
+def check_backends_have_switch_ports(document: Document) -> Iterator[Diagnostic]:
+    """Health checks probe through a Logical_Switch_Port. Planning against a
+    database skips this check and looks the ports up there instead."""
+    for network in document.networks:
+        ports_by_address = {a for p in network.switch_ports for a in p.addresses}
+        for lb in network.load_balancers:
+            if lb.health_check is None:
+                continue
             for backend in lb.backends:
                 if backend.target_address not in ports_by_address:
                     yield error(
@@ -341,7 +350,8 @@ def check_health_check_sources(document: Document) -> Iterator[Diagnostic]:
                         "E312",
                         f'backend "{backend.name}" ({backend.target_address}) has no switch port: '
                         "health checks need one",
-                        f"add the Logical_Switch_Port with this address to network {network.name}'s switch_ports",
+                        f"add the Logical_Switch_Port with this address to network {network.name}'s switch_ports "
+                        "(or plan against the database, which finds it)",
                     )
 
 
@@ -392,6 +402,7 @@ CHECKS: tuple[Check, ...] = (
     check_target_backends,
     check_backend_names_unique,
     check_health_check_sources,
+    check_backends_have_switch_ports,
     check_switch_port_addresses,
     check_forwards,
 )

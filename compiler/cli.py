@@ -15,7 +15,7 @@ from .emit.nbctl import emit_nbctl
 from .emit.ovsdb import emit_json
 from .frontend import INPUT_FORMATS
 from .frontend.document import schema
-from .ovsdb.client import DEFAULT_REMOTE
+from .ovsdb.client import DEFAULT_REMOTE, OvsdbError, SslFiles
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -36,7 +36,11 @@ commands:
   check FILE...       check the files; print every problem found
   compile FILE...     check, then print the ovn-nbctl script or, with --format json,
                       the OVSDB transaction (nothing on errors)
-  apply FILE...       send the changes to a Northbound database in one transaction
+  plan FILE...        show what apply would change in a database (--db REMOTE or
+                      --from-dump FILE); --format json: the transaction itself
+  apply FILE...       plan against a Northbound database and apply the plan in one
+                      guarded transaction (--plan-file: apply a saved plan)
+  destroy FILE...     remove every row the files' networks own, and nothing else
   sandbox FILE...     apply the files to a throwaway OVN and show the result
   fmt FILE...         rewrite DSL files in the canonical layout (--check: only report)
   convert FILE...     print the files' model as DSL or YAML (--to dsl|yaml)
@@ -52,10 +56,10 @@ diagnostics:
 
 exit status:
   0  success (warnings may have been printed)
-  1  the input is invalid; nothing was written
+  1  the input is invalid, or conflicts with the database; nothing was written
   2  usage error (bad option, missing file argument)
-  3  the database refused the changes (apply: nothing was applied), or OVN
-     is missing (sandbox)
+  3  the database refused the changes or moved since it was read (nothing
+     was applied), or OVN is missing (sandbox)
 
 environment:
   OVN_NB_DB  the default remote of `apply`; read by ovn-nbctl when a
@@ -66,6 +70,10 @@ examples:
   ovn-lbc compile samples/ipv4-healthcheck.yaml -o lb.sh && sh lb.sh
   ovn-lbc compile samples/ipv4-healthcheck.yaml --format json -o txn.json &&
       ovsdb-client transact "$OVN_NB_DB" "$(cat txn.json)"
+  ovn-lbc plan samples/ipv4-healthcheck.yaml --db "$OVN_NB_DB"
+  ovn-lbc plan samples/ipv4-healthcheck.yaml --from-dump nb-backup.db --format json -o plan.json &&
+      ovn-lbc apply --plan-file plan.json
+  ovn-lbc apply samples/ipv4-healthcheck.yaml --wait=sb
   ovn-lbc fmt --check samples/*.lb
   ovn-lbc convert samples/ipv4-healthcheck.yaml --to dsl > ipv4-healthcheck.lb
   ovn-lbc schema > ovn-lbc.schema.json
@@ -114,34 +122,95 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--pretty", action="store_true", help="with --format json: indent the JSON")
     compile_.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
 
+    def database_arguments(sub: argparse.ArgumentParser, *, required: bool = False) -> None:
+        default = os.environ.get("OVN_NB_DB") or DEFAULT_REMOTE
+        sub.add_argument(
+            "--db",
+            metavar="REMOTE",
+            default=None if required else default,
+            help="unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT; a comma list for a clustered database "
+            + ("" if required else "(default: $OVN_NB_DB, else " + DEFAULT_REMOTE + ")"),
+        )
+        sub.add_argument("-p", "--private-key", metavar="FILE", help="SSL private key")
+        sub.add_argument("-c", "--certificate", metavar="FILE", help="SSL certificate")
+        sub.add_argument("-C", "--ca-cert", metavar="FILE", help="SSL CA certificate")
+
+    def wait_arguments(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--wait",
+            choices=("none", "sb", "hv"),
+            default="none",
+            help="after committing, wait for ovn-northd (sb) or every hypervisor (hv), like ovn-nbctl --wait",
+        )
+        sub.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="for --wait (default 60)")
+
+    adopt_help = "take over rows of the same name that ovn-lbc does not own (they get its ownership mark)"
+
+    plan = commands.add_parser(
+        "plan",
+        help="show what apply would change in a database",
+        description="Check FILEs, read the Northbound database (live with --db, or a copy with "
+        "--from-dump) and print what `apply` would add (+), change (~) and remove (-), grouped by "
+        'network, ending with a summary; "No changes." when there are none. Only rows owned by the '
+        "files' networks are changed or removed. Health-checked backends without a switch port in "
+        "the file get the Logical_Switch_Port of the network's switch that has their address.",
+    )
+    input_arguments(plan)
+    source = plan.add_mutually_exclusive_group()
+    source.add_argument(
+        "--from-dump",
+        metavar="DUMP",
+        help="plan offline from `ovsdb-client dump --format=json` or `ovsdb-client backup` output",
+    )
+    database_arguments(plan)
+    plan.add_argument("--adopt", action="store_true", help=adopt_help)
+    plan.add_argument("--destroy", action="store_true", help="plan what `ovn-lbc destroy` would remove")
+    plan.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: for people (default); json: exactly the transaction apply would send "
+        "(apply it later with `apply --plan-file`)",
+    )
+    plan.add_argument("--pretty", action="store_true", help="with --format json: indent the JSON")
+    plan.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+
     apply = commands.add_parser(
         "apply",
-        help="apply files to a Northbound database in one transaction",
-        description="Check FILEs, then send their changes to the OVN Northbound database as one "
-        "OVSDB transaction over JSON-RPC. Every result is checked: on any failure nothing is "
-        "applied, the exit status is 3 and the message names the failed operation, the server's "
-        "reason and the input line.",
+        help="apply files to a Northbound database in one guarded transaction",
+        description="Check FILEs, plan against the OVN Northbound database and send only the plan "
+        "(nothing when nothing changed) as one OVSDB transaction over JSON-RPC. The transaction "
+        "checks, with wait operations, every row the plan read and changes: if another client "
+        "changed one in between, nothing is applied and the exit status is 3. Every result is "
+        "checked: on any failure nothing is applied, the exit status is 3 and the message names "
+        "the failed operation, the server's reason and the input line.",
     )
-    input_arguments(apply)
+    apply.add_argument("files", nargs="*", metavar="FILE", help="input files (YAML, JSON or DSL; - for stdin)")
     apply.add_argument(
-        "--db",
-        metavar="REMOTE",
-        default=os.environ.get("OVN_NB_DB") or DEFAULT_REMOTE,
-        help="unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT; a comma list for a clustered database "
-        "(default: $OVN_NB_DB, else %(default)s)"
-        if not os.environ.get("OVN_NB_DB")
-        else "unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT; a comma list for a clustered database (default: $OVN_NB_DB)",
+        "--input-format",
+        choices=INPUT_FORMATS,
+        help="read every FILE in this format instead of guessing from its name",
     )
-    apply.add_argument("-p", "--private-key", metavar="FILE", help="SSL private key")
-    apply.add_argument("-c", "--certificate", metavar="FILE", help="SSL certificate")
-    apply.add_argument("-C", "--ca-cert", metavar="FILE", help="SSL CA certificate")
     apply.add_argument(
-        "--wait",
-        choices=("none", "sb", "hv"),
-        default="none",
-        help="after committing, wait for ovn-northd (sb) or every hypervisor (hv), like ovn-nbctl --wait",
+        "--plan-file",
+        metavar="PLAN",
+        help="send the transaction `plan --format json` wrote instead of planning now; refused, "
+        "changing nothing, when the database moved since",
     )
-    apply.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="for --wait (default 60)")
+    database_arguments(apply)
+    apply.add_argument("--adopt", action="store_true", help=adopt_help)
+    wait_arguments(apply)
+
+    destroy = commands.add_parser(
+        "destroy",
+        help="remove every row the files' networks own",
+        description="Delete every Load_Balancer row that carries the ownership mark of a network "
+        "of FILEs (their health checks go with them), in one guarded transaction, and nothing "
+        "else. Preview with `ovn-lbc plan --destroy`.",
+    )
+    input_arguments(destroy)
+    database_arguments(destroy)
+    wait_arguments(destroy)
 
     sandbox = commands.add_parser(
         "sandbox",
@@ -208,28 +277,90 @@ def _write_output(text: str, output: str | None, *, executable: bool) -> None:
         raise
 
 
-def _apply(compilation: Compilation, args: argparse.Namespace) -> int:
-    from .ovsdb.apply import apply_changes
-    from .ovsdb.client import OvsdbError, SslFiles
+def _ssl(args: argparse.Namespace) -> SslFiles:
+    return SslFiles(args.private_key, args.certificate, args.ca_cert)
 
+
+def _plan(compilation: Compilation, args: argparse.Namespace) -> int:
+    from .emit.ovsdb import build_plan_transaction, transaction_json
+    from .emit.plan_text import render_plan
+    from .ovsdb.apply import plan_live
+    from .ovsdb.state import DumpError, state_from_dump
+    from .plan import plan_compilation
+
+    inputs = _input_names(args.files)
     try:
-        report = apply_changes(
-            compilation.changes,
-            _input_names(args.files),
-            args.db,
-            ssl_files=SslFiles(args.private_key, args.certificate, args.ca_cert),
-            wait=args.wait,
-            timeout=args.timeout,
-            progress=sys.stderr.isatty(),
-        )
+        if args.from_dump is not None:
+            with open(args.from_dump, encoding="utf-8") as handle:
+                state = state_from_dump(handle.read())
+            plan = plan_compilation(compilation, state, adopt=args.adopt, destroy=args.destroy)
+            against = args.from_dump
+        else:
+            plan, against = plan_live(
+                compilation, args.db or _default_remote(), ssl_files=_ssl(args), adopt=args.adopt, destroy=args.destroy
+            )
+    except (OSError, UnicodeDecodeError, DumpError) as exc:
+        print(f"ovn-lbc: plan: cannot read {args.from_dump}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return EXIT_USAGE
     except OvsdbError as exc:
-        print(f"ovn-lbc: apply: {exc}", file=sys.stderr)
+        print(f"ovn-lbc: plan: {exc}", file=sys.stderr)
         return EXIT_DATABASE
-    print(
-        f"ovn-lbc: applied {report.rows} Load_Balancer rows in one transaction of {report.operations} "
-        f"operations to {report.remote} ({report.seconds:.2f} s)",
-        file=sys.stderr,
-    )
+    if args.format == "json":
+        text = transaction_json(build_plan_transaction(plan, inputs).params, pretty=args.pretty)
+    else:
+        text = render_plan(plan, inputs, against)
+    return _write_or_fail(text, args.output)
+
+
+def _apply(compilation: Compilation | None, args: argparse.Namespace, *, destroy: bool = False) -> int:
+    from .ovsdb.apply import apply_compilation, apply_saved_plan
+
+    remote = args.db or _default_remote()
+    try:
+        if compilation is None:
+            try:
+                with open(args.plan_file, encoding="utf-8") as handle:
+                    params = json.load(handle)
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                print(f"ovn-lbc: apply: cannot read {args.plan_file}: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            report = apply_saved_plan(params, remote, ssl_files=_ssl(args), wait=args.wait, timeout=args.timeout)
+        else:
+            report = apply_compilation(
+                compilation,
+                _input_names(args.files),
+                remote,
+                ssl_files=_ssl(args),
+                adopt=getattr(args, "adopt", False),
+                destroy=destroy,
+                wait=args.wait,
+                timeout=args.timeout,
+                progress=sys.stderr.isatty(),
+            )
+    except OvsdbError as exc:
+        print(f"ovn-lbc: {args.command}: {exc}", file=sys.stderr)
+        return EXIT_DATABASE
+    if report.operations == 0:
+        print(f"ovn-lbc: {args.command}: no changes; nothing sent to {report.remote}", file=sys.stderr)
+    else:
+        print(
+            f"ovn-lbc: {args.command}: {report.summary} Applied in one transaction of {report.operations} "
+            f"operations to {report.remote} ({report.seconds:.2f} s)",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _default_remote() -> str:
+    return os.environ.get("OVN_NB_DB") or DEFAULT_REMOTE
+
+
+def _write_or_fail(text: str, output: str | None, *, executable: bool = False) -> int:
+    try:
+        _write_output(text, output, executable=executable)
+    except OSError as exc:
+        print(f"ovn-lbc: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -278,13 +409,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "fmt":
         return _fmt(args.files, check=args.check)
+    if args.command == "apply" and bool(args.files) == bool(args.plan_file):
+        parser.error("apply needs FILE... or --plan-file PLAN (not both)")
+    if args.command == "apply" and args.plan_file:
+        return _apply(None, args)
+    planning = args.command in ("plan", "apply", "destroy")
     try:
-        compilation = compile_files(args.files, input_format=args.input_format)
-    except CompileError as exc:
+        compilation = compile_files(args.files, input_format=args.input_format, switch_ports_from_database=planning)
+        if compilation.warnings:
+            print(compilation.sources.render_all(sort_diagnostics(compilation.warnings)), file=sys.stderr)
+        return _run(compilation, args)
+    except CompileError as exc:  # the input, or (when planning) the input against the database
         _print_diagnostics(exc)
         return EXIT_INVALID
-    if compilation.warnings:
-        print(compilation.sources.render_all(sort_diagnostics(compilation.warnings)), file=sys.stderr)
+
+
+def _run(compilation: Compilation, args: argparse.Namespace) -> int:
     if args.command == "check":
         rows = len(compilation.changes.rows)
         print(
@@ -292,23 +432,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_OK
-    if args.command == "apply":
-        return _apply(compilation, args)
+    if args.command == "plan":
+        return _plan(compilation, args)
+    if args.command in ("apply", "destroy"):
+        return _apply(compilation, args, destroy=args.command == "destroy")
     if args.command == "convert":
         from .convert import document_to_dsl, document_to_yaml
 
         converted = (document_to_dsl if args.to == "dsl" else document_to_yaml)(compilation.document)
-        try:
-            _write_output(converted, args.output, executable=False)
-        except OSError as exc:
-            print(f"ovn-lbc: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_USAGE
-        return EXIT_OK
+        return _write_or_fail(converted, args.output)
     if args.command == "sandbox":
         from .sandbox import SandboxError, show_in_sandbox
 
         try:
-            sys.stdout.write(show_in_sandbox(compilation.document, compilation.changes, _input_names(args.files)))
+            sys.stdout.write(show_in_sandbox(compilation, _input_names(args.files)))
         except SandboxError as exc:
             print(f"ovn-lbc: sandbox: {exc}", file=sys.stderr)
             return EXIT_DATABASE
@@ -318,9 +455,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         output = emit_json(compilation.changes, inputs, pretty=args.pretty)
     else:
         output = emit_nbctl(compilation.changes, inputs)
-    try:
-        _write_output(output, args.output, executable=args.format == "nbctl")
-    except OSError as exc:
-        print(f"ovn-lbc: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return EXIT_OK
+    return _write_or_fail(output, args.output, executable=args.format == "nbctl")

@@ -40,6 +40,9 @@ CODES: dict[str, str] = {
     "E316": "address on two switch ports",
     "E317": "network without a usable subnet",
     "E318": "forward target equals its default target",
+    # The database: what planning against a Northbound database finds.
+    "E400": "router or switch missing from the database, or there twice",
+    "E401": "row name taken by a row ovn-lbc does not own",
     # Warnings: compile, but probably not what was meant.
     "W001": "forward with nothing to forward",
     "W002": "health-check setting without healthcheck enabled",

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from . import Compilation
 from .ir import Document, Network
-from .lower import NorthboundChanges
-from .ovsdb.apply import apply_changes
+from .ovsdb.apply import apply_compilation
 from .ovsdb.client import OvsdbError
 
 REQUIRED_PROGRAMS = ("ovsdb-tool", "ovsdb-server", "ovn-northd", "ovn-nbctl", "ovn-sbctl")
@@ -261,13 +261,14 @@ def set_ports_up(sandbox: Sandbox, port_names: Sequence[str]) -> None:
         sandbox.sbctl("set", "Port_Binding", name, "up=true")
 
 
-def show_in_sandbox(document: Document, changes: NorthboundChanges, inputs: Sequence[str]) -> str:
-    """Apply ``changes`` to a fresh OVN built for ``document``, as ``ovn-lbc apply``
-    does (one transaction over JSON-RPC); report what OVN made of them."""
+def show_in_sandbox(compilation: Compilation, inputs: Sequence[str]) -> str:
+    """Apply a compiled file to a fresh OVN built for it, as ``ovn-lbc apply``
+    does (one transaction over JSON-RPC); report what OVN made of it."""
+    document = compilation.document
     with Sandbox() as sandbox:
         build_topology(sandbox, document)
         try:
-            apply_changes(changes, inputs, sandbox.nb_remote, wait="sb", timeout=60)
+            apply_compilation(compilation, inputs, sandbox.nb_remote, wait="sb", timeout=60)
         except OvsdbError as exc:
             raise SandboxError(f"apply failed: {exc}") from exc
         set_ports_up(sandbox, [p.name for n in document.networks for p in n.switch_ports])

@@ -24,12 +24,14 @@ insert conditionally); ``ovn-lbc plan``/``apply`` will change only what differs.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
-from ..lower import LoadBalancerRow, NorthboundChanges, Pairs
+from ..lower import HealthCheckRow, LoadBalancerRow, NorthboundChanges, Pairs
+from ..ovsdb.state import HEALTH_CHECK_COLUMNS, LOAD_BALANCER_COLUMNS, encode_health_check, encode_load_balancer
+from ..plan import Datapath, MapDiff, Plan, RowChange
 
 DATABASE = "OVN_Northbound"
 
@@ -54,64 +56,37 @@ def _wait_exists(table: str, name: str) -> dict[str, Any]:
     }
 
 
-# Load_Balancer rows by name, as ``apply`` read them: name -> the rows' UUIDs.
-ExistingRows = Mapping[str, Sequence[str]]
-
-
-def _delete_ops(row: LoadBalancerRow, existing: ExistingRows | None) -> list[dict[str, Any]]:
-    if existing is None:
-        return [{"op": "delete", "table": "Load_Balancer", "where": [["name", "==", row.name]]}]
-    return [
-        {"op": "delete", "table": "Load_Balancer", "where": [["_uuid", "==", ["uuid", uuid]]]}
-        for uuid in existing.get(row.name, ())
-    ]
-
-
-def guard_op(existing: ExistingRows) -> dict[str, Any]:
-    """Fail the transaction unless Load_Balancer still holds exactly the rows read."""
+def _insert_health_check(check: HealthCheckRow, uuid_name: str) -> dict[str, Any]:
     return {
-        "op": "wait",
-        "table": "Load_Balancer",
-        "where": [],
-        "columns": ["_uuid", "name"],
-        "until": "==",
-        "rows": [
-            {"_uuid": ["uuid", uuid], "name": name} for name in sorted(existing) for uuid in sorted(existing[name])
-        ],
-        "timeout": 0,
+        "op": "insert",
+        "table": "Load_Balancer_Health_Check",
+        "row": {"vip": check.vip, "options": _map(check.options), "external_ids": _map(check.external_ids)},
+        "uuid-name": uuid_name,
     }
 
 
-def _row_ops(row: LoadBalancerRow, index: int, existing: ExistingRows | None) -> tuple[list[dict[str, Any]], str]:
+def _insert_load_balancer(row: LoadBalancerRow, uuid_name: str, hc_names: Sequence[str]) -> dict[str, Any]:
+    return {
+        "op": "insert",
+        "table": "Load_Balancer",
+        "row": {
+            "name": row.name,
+            "protocol": row.protocol,
+            "vips": _map(row.vips),
+            "health_check": _named_set(hc_names),
+            "ip_port_mappings": _map(row.ip_port_mappings),
+            "external_ids": _map(row.external_ids),
+        },
+        "uuid-name": uuid_name,
+    }
+
+
+def _row_ops(row: LoadBalancerRow, index: int) -> tuple[list[dict[str, Any]], str]:
     lb_name = f"lb{index}"
-    ops: list[dict[str, Any]] = _delete_ops(row, existing)
-    hc_names = []
-    for number, check in enumerate(row.health_checks, start=1):
-        hc_name = f"hc{index}_{number}"
-        hc_names.append(hc_name)
-        ops.append(
-            {
-                "op": "insert",
-                "table": "Load_Balancer_Health_Check",
-                "row": {"vip": check.vip, "options": _map(check.options), "external_ids": _map(check.external_ids)},
-                "uuid-name": hc_name,
-            }
-        )
-    ops.append(
-        {
-            "op": "insert",
-            "table": "Load_Balancer",
-            "row": {
-                "name": row.name,
-                "protocol": row.protocol,
-                "vips": _map(row.vips),
-                "health_check": _named_set(hc_names),
-                "ip_port_mappings": _map(row.ip_port_mappings),
-                "external_ids": _map(row.external_ids),
-            },
-            "uuid-name": lb_name,
-        }
-    )
+    ops: list[dict[str, Any]] = [{"op": "delete", "table": "Load_Balancer", "where": [["name", "==", row.name]]}]
+    hc_names = [f"hc{index}_{number}" for number in range(1, len(row.health_checks) + 1)]
+    ops.extend(_insert_health_check(check, name) for check, name in zip(row.health_checks, hc_names, strict=True))
+    ops.append(_insert_load_balancer(row, lb_name, hc_names))
     return ops, lb_name
 
 
@@ -123,17 +98,14 @@ class Transaction:
     origins: list[LoadBalancerRow | None]
 
 
-def build_transaction(
-    changes: NorthboundChanges, inputs: Sequence[str], existing: ExistingRows | None = None
-) -> Transaction:
-    """``["OVN_Northbound", op, ...]``: every change in one transaction.
+def _comment(inputs: Sequence[str]) -> dict[str, Any]:
+    return {"op": "comment", "comment": f"ovn-lbc {__version__}: {', '.join(inputs)}"}
 
-    With ``existing`` (what the database held when read), rows are deleted by
-    UUID behind a guard; without it, by name.
-    """
-    ops: list[Any] = [{"op": "comment", "comment": f"ovn-lbc {__version__}: {', '.join(inputs)}"}]
-    if existing is not None:
-        ops.append(guard_op(existing))
+
+def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Transaction:
+    """``["OVN_Northbound", op, ...]``: every change in one transaction, for a
+    database ovn-lbc has not read (``compile --format json``)."""
+    ops: list[Any] = [_comment(inputs)]
     attach: dict[tuple[str, str], list[str]] = {}
     # The first row that needs each router or switch, to say where it is named.
     needed_by: dict[tuple[str, str], LoadBalancerRow] = {}
@@ -146,7 +118,7 @@ def build_transaction(
         ops.append(_wait_exists(table, name))
         origins.append(needed_by[(table, name)])
     for index, row in enumerate(changes.rows, start=1):
-        row_ops, lb_name = _row_ops(row, index, existing)
+        row_ops, lb_name = _row_ops(row, index)
         ops.extend(row_ops)
         origins.extend([row] * len(row_ops))
         attach[("Logical_Router", row.router)].append(lb_name)
@@ -166,9 +138,199 @@ def build_transaction(
 
 def emit_json(changes: NorthboundChanges, inputs: Sequence[str], *, pretty: bool = False) -> str:
     """The transaction as JSON text, deterministic; one op per line unless pretty."""
-    params = build_transaction(changes, inputs).params
+    return transaction_json(build_transaction(changes, inputs).params, pretty=pretty)
+
+
+# -- the transaction of a plan ---------------------------------------------------
+
+
+def _where_uuid(uuid: str) -> list[Any]:
+    return [["_uuid", "==", ["uuid", uuid]]]
+
+
+def _map_mutations(column: str, diff: MapDiff) -> list[Any]:
+    """Delete the changed and removed keys, then insert the new pairs (one op, in order)."""
+    mutations: list[Any] = []
+    if diff.keys_to_delete:
+        mutations.append([column, "delete", ["set", diff.keys_to_delete]])
+    if diff.pairs_to_insert:
+        mutations.append([column, "insert", ["map", [[key, value] for key, value in diff.pairs_to_insert]]])
+    return mutations
+
+
+def _guards(plan: Plan) -> Iterator[tuple[dict[str, Any], LoadBalancerRow | None]]:
+    """A ``wait`` for everything the plan read and acts on: if another client
+    changed it since, the whole transaction fails instead of overwriting."""
+    datapaths: dict[str, tuple[Datapath, LoadBalancerRow | None]] = {}
+    for change in plan.changes:
+        if change.existing is None:
+            yield (
+                {
+                    "op": "wait",
+                    "table": "Load_Balancer",
+                    "where": [["name", "==", change.name]],
+                    "columns": ["_uuid"],
+                    "until": "==",
+                    "rows": [],
+                    "timeout": 0,
+                },
+                change.wanted,
+            )
+        else:
+            yield (
+                {
+                    "op": "wait",
+                    "table": "Load_Balancer",
+                    "where": _where_uuid(change.existing.uuid),
+                    "columns": list(LOAD_BALANCER_COLUMNS),
+                    "until": "==",
+                    "rows": [encode_load_balancer(change.existing)],
+                    "timeout": 0,
+                },
+                change.wanted,
+            )
+        for check in change.health_checks:
+            if check.existing is not None and check.wanted is not None:
+                yield (
+                    {
+                        "op": "wait",
+                        "table": "Load_Balancer_Health_Check",
+                        "where": _where_uuid(check.existing.uuid),
+                        "columns": list(HEALTH_CHECK_COLUMNS),
+                        "until": "==",
+                        "rows": [encode_health_check(check.existing)],
+                        "timeout": 0,
+                    },
+                    change.wanted,
+                )
+        for datapath in change.attach:
+            datapaths.setdefault(datapath.uuid, (datapath, change.wanted))
+    for uuid, (datapath, origin) in datapaths.items():
+        yield (
+            {
+                "op": "wait",
+                "table": datapath.table,
+                "where": _where_uuid(uuid),
+                "columns": ["name"],
+                "until": "==",
+                "rows": [{"name": datapath.name}],
+                "timeout": 0,
+            },
+            origin,
+        )
+
+
+def _change_ops(change: RowChange, index: int) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The operations of one row change, and the reference datapaths attach."""
+    ops: list[dict[str, Any]] = []
+    if change.existing is None:
+        assert change.wanted is not None
+        hc_names = [f"hc{index}_{number}" for number in range(1, len(change.wanted.health_checks) + 1)]
+        ops.extend(
+            _insert_health_check(check, name) for check, name in zip(change.wanted.health_checks, hc_names, strict=True)
+        )
+        ops.append(_insert_load_balancer(change.wanted, f"lb{index}", hc_names))
+        return ops, ["named-uuid", f"lb{index}"]
+    uuid = change.existing.uuid
+    if change.wanted is None:
+        return [{"op": "delete", "table": "Load_Balancer", "where": _where_uuid(uuid)}], ["uuid", uuid]
+    new_checks: list[str] = []
+    dropped_checks: list[str] = []
+    for number, check in enumerate(change.health_checks, start=1):
+        if check.action == "add":
+            assert check.wanted is not None
+            new_checks.append(f"hc{index}_{number}")
+            ops.append(_insert_health_check(check.wanted, new_checks[-1]))
+        elif check.action == "remove":
+            assert check.existing is not None
+            dropped_checks.append(check.existing.uuid)
+        elif check.existing is not None:
+            mutations = _map_mutations("options", check.options) + _map_mutations("external_ids", check.external_ids)
+            ops.append(
+                {
+                    "op": "mutate",
+                    "table": "Load_Balancer_Health_Check",
+                    "where": _where_uuid(check.existing.uuid),
+                    "mutations": mutations,
+                }
+            )
+    mutations = (
+        _map_mutations("vips", change.vips)
+        + _map_mutations("ip_port_mappings", change.ip_port_mappings)
+        + _map_mutations("external_ids", change.external_ids)
+    )
+    if dropped_checks:
+        # The health check rows are not root rows: unreferenced, they are collected.
+        mutations.append(["health_check", "delete", ["set", [["uuid", u] for u in dropped_checks]]])
+    if new_checks:
+        mutations.append(["health_check", "insert", _named_set(new_checks)])
+    if mutations:
+        ops.append({"op": "mutate", "table": "Load_Balancer", "where": _where_uuid(uuid), "mutations": mutations})
+    if change.protocol is not None:
+        ops.append(
+            {
+                "op": "update",
+                "table": "Load_Balancer",
+                "where": _where_uuid(uuid),
+                "row": {"protocol": change.protocol[1]},
+            }
+        )
+    return ops, ["uuid", uuid]
+
+
+def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
+    """The transaction that carries out ``plan``: guards, then row changes, then
+    one mutation per datapath that gains load balancers. An empty plan is an
+    empty transaction (``["OVN_Northbound"]``): nothing to send."""
+    if not plan.changes:
+        return Transaction([DATABASE], [])
+    ops: list[Any] = [_comment(inputs)]
+    origins: list[LoadBalancerRow | None] = [None]
+    for guard, origin in _guards(plan):
+        ops.append(guard)
+        origins.append(origin)
+    attach: dict[Datapath, list[Any]] = {}
+    for index, change in enumerate(plan.changes, start=1):
+        change_ops, reference = _change_ops(change, index)
+        ops.extend(change_ops)
+        origins.extend([change.wanted] * len(change_ops))
+        for datapath in change.attach:
+            attach.setdefault(datapath, []).append(reference)
+    for datapath, references in attach.items():
+        ops.append(
+            {
+                "op": "mutate",
+                "table": datapath.table,
+                "where": _where_uuid(datapath.uuid),
+                "mutations": [["load_balancer", "insert", ["set", references]]],
+            }
+        )
+        origins.append(None)
+    return Transaction([DATABASE, *ops], origins)
+
+
+def transaction_json(params: list[Any], *, pretty: bool = False) -> str:
+    """Deterministic JSON text; one op per line unless pretty, so a diff of two runs stays readable."""
     if pretty:
         return json.dumps(params, indent=2, ensure_ascii=False) + "\n"
-    # Compact, but one operation per line so a diff of two runs stays readable.
     body = ",\n ".join(json.dumps(item, ensure_ascii=False, separators=(",", ":")) for item in params)
     return f"[{body}]\n"
+
+
+def describe_guard(op: Mapping[str, Any]) -> str | None:
+    """What a failed guard says changed, read from the ``wait`` itself (so a
+    saved plan's failure can be explained too); None when ``op`` is no guard."""
+    if op.get("op") != "wait" or op.get("timeout") != 0:
+        return None
+    table = op.get("table", "")
+    where = op.get("where") or [[None, None, None]]
+    rows = op.get("rows") or [{}]
+    column, _, value = where[0]
+    if column == "name" and op.get("rows") == []:
+        return f"a {table} row named {value!r} was created"
+    if column != "_uuid":
+        return None
+    uuid = value[1] if isinstance(value, list) else value
+    label = rows[0].get("name") if table != "Load_Balancer_Health_Check" else f"for VIP {rows[0].get('vip')!r}"
+    label = repr(label) if table != "Load_Balancer_Health_Check" else label
+    return f"{table} row {label} (_uuid {uuid}) was changed or deleted"

@@ -1,47 +1,42 @@
-"""``ovn-lbc apply``: send the changes as one transaction and check every result.
+"""``ovn-lbc apply``: plan against the database, send the plan as one guarded
+transaction, and check every result.
 
 ovsdb-client exits 0 even when an operation failed; this does not. On any
 failure the server has applied nothing (one transaction), and the error says
 which operation failed, why in the server's words, and which input line the
-operation came from.
+operation came from. A failed guard says which row another client changed
+between the read and the commit.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..emit.ovsdb import DATABASE, ExistingRows, Transaction, build_transaction
+from .. import Compilation
+from ..emit.ovsdb import DATABASE, Transaction, build_plan_transaction, describe_guard
 from ..gcpause import paused_gc
-from ..lower import NorthboundChanges
+from ..plan import Plan, plan_compilation
 from .client import Connection, OvsdbError, SslFiles, connect
+from .state import READ_COLUMNS, read_state
 
-# What the transaction touches: refuse a server whose schema lacks any of it.
-REQUIRED_COLUMNS = {
-    "Load_Balancer": ("name", "protocol", "vips", "health_check", "ip_port_mappings", "external_ids"),
-    "Load_Balancer_Health_Check": ("vip", "options", "external_ids"),
-    "Logical_Router": ("name", "load_balancer"),
-    "Logical_Switch": ("name", "load_balancer"),
-    "NB_Global": ("nb_cfg", "sb_cfg", "hv_cfg"),
-}
-# Another client changing Load_Balancer between our read and our commit fails
-# the guard; read again and retry this many times before giving up.
-GUARD_ATTEMPTS = 3
-GUARD_INDEX = 1  # the guard is the operation after the comment
+# What a plan reads and writes: refuse a server whose schema lacks any of it.
+REQUIRED_COLUMNS = {**READ_COLUMNS, "NB_Global": ("nb_cfg", "sb_cfg", "hv_cfg")}
 
 
 class GuardFailed(OvsdbError):
-    """Load_Balancer changed between the read and the transaction."""
+    """A row the plan read changed before the plan's transaction committed."""
 
 
 @dataclass(frozen=True, slots=True)
 class ApplyReport:
     remote: str
-    operations: int
-    rows: int
+    operations: int  # 0: nothing to do, nothing sent
+    summary: str
     schema_version: str
     seconds: float
 
@@ -71,31 +66,18 @@ def _describe(txn: Transaction, index: int) -> str:
     return what
 
 
-def check_results(txn: Transaction, results: Any, *, guarded: bool = False) -> None:
-    """Raise OvsdbError naming the first failed operation, if any."""
+def check_results(txn: Transaction, results: Any) -> None:
+    """Raise OvsdbError naming the first failed operation, if any (GuardFailed for a guard)."""
     if not isinstance(results, list):
         raise OvsdbError(f"unexpected transact result: {results!r}")
     for index, result in enumerate(results):
         if isinstance(result, dict) and result.get("error"):
-            if guarded and index == GUARD_INDEX:
-                raise GuardFailed("another client changed the Load_Balancer table while ovn-lbc was applying")
+            if index < len(txn.params) - 1 and (changed := describe_guard(txn.params[index + 1])) is not None:
+                raise GuardFailed(f"{changed} since ovn-lbc read the database; nothing was applied")
             reason = result["error"] + (f": {result['details']}" if result.get("details") else "")
-            if index >= len(txn.origins):  # a commit-time failure comes after the operations
+            if index >= len(txn.params) - 1:  # a commit-time failure comes after the operations
                 raise OvsdbError(f"the transaction failed at commit: {reason}")
             raise OvsdbError(f"{_describe(txn, index)} failed: {reason}; nothing was applied")
-
-
-def read_existing(connection: Connection) -> ExistingRows:
-    """Every Load_Balancer row's UUID, by name."""
-    result = connection.call(
-        "transact", [DATABASE, {"op": "select", "table": "Load_Balancer", "where": [], "columns": ["_uuid", "name"]}]
-    )
-    if not isinstance(result, list) or not result or "rows" not in result[0]:
-        raise OvsdbError(f"cannot read the Load_Balancer table: {result!r}")
-    existing: dict[str, list[str]] = {}
-    for row in result[0]["rows"]:
-        existing.setdefault(row["name"], []).append(row["_uuid"][1])
-    return existing
 
 
 def _wait_for(connection: Connection, column: str, target: int, timeout: float) -> None:
@@ -112,46 +94,97 @@ def _wait_for(connection: Connection, column: str, target: int, timeout: float) 
         time.sleep(0.05)
 
 
-def apply_changes(
-    changes: NorthboundChanges,
+@contextmanager
+def _session(remote: str, ssl_files: SslFiles | None) -> Iterator[tuple[Connection, str]]:
+    with connect(remote, DATABASE, ssl_files) as connection:
+        yield connection, check_schema(connection.call("get_schema", [DATABASE]))
+
+
+def plan_live(
+    compilation: Compilation,
+    remote: str,
+    *,
+    ssl_files: SslFiles | None = None,
+    adopt: bool = False,
+    destroy: bool = False,
+) -> tuple[Plan, str]:
+    """The plan against a live database, and the database's address."""
+    with _session(remote, ssl_files) as (connection, _):
+        return plan_compilation(compilation, read_state(connection), adopt=adopt, destroy=destroy), connection.remote
+
+
+def send(connection: Connection, txn: Transaction, *, wait: str = "none", timeout: float = 60.0) -> int:
+    """Send ``txn`` (with ``--wait``, bump nb_cfg in it and wait); return its operation count."""
+    if len(txn.params) == 1:
+        return 0  # an empty plan: nothing to send, nothing to wait for
+    wait_column = {"sb": "sb_cfg", "hv": "hv_cfg"}.get(wait)
+    if wait_column:
+        # Bump nb_cfg in the same transaction, as ovn-nbctl --wait does.
+        bump = [
+            {"op": "mutate", "table": "NB_Global", "where": [], "mutations": [["nb_cfg", "+=", 1]]},
+            {"op": "select", "table": "NB_Global", "where": [], "columns": ["nb_cfg"]},
+        ]
+        txn = Transaction(txn.params + bump, txn.origins + [None] * len(bump))
+    results = connection.call("transact", txn.params)
+    check_results(txn, results)
+    if wait_column:
+        _wait_for(connection, wait_column, results[-1]["rows"][0]["nb_cfg"], timeout)
+    return len(txn.params) - 1
+
+
+def apply_compilation(
+    compilation: Compilation,
     inputs: Sequence[str],
+    remote: str,
+    *,
+    ssl_files: SslFiles | None = None,
+    adopt: bool = False,
+    destroy: bool = False,
+    wait: str = "none",
+    timeout: float = 60.0,
+    progress: bool = False,
+) -> ApplyReport:
+    """Plan against the database and carry the plan out in one transaction.
+
+    Raises CompileError when the file and the database disagree (nothing sent),
+    OvsdbError when the server refuses or a guard fails (nothing applied).
+    """
+    started = time.perf_counter()
+    with _session(remote, ssl_files) as (connection, version):
+        with paused_gc():
+            plan = plan_compilation(compilation, read_state(connection), adopt=adopt, destroy=destroy)
+            txn = build_plan_transaction(plan, inputs)
+        if progress and plan.changes:
+            print(
+                f"ovn-lbc: {plan.summary()} Sending {len(txn.params) - 1} operations to {connection.remote} "
+                f"(schema {version})...",
+                file=sys.stderr,
+                flush=True,
+            )
+        operations = send(connection, txn, wait=wait, timeout=timeout)
+        return ApplyReport(connection.remote, operations, plan.summary(), version, time.perf_counter() - started)
+
+
+def apply_saved_plan(
+    params: list[Any],
     remote: str,
     *,
     ssl_files: SslFiles | None = None,
     wait: str = "none",
     timeout: float = 60.0,
-    progress: bool = False,
 ) -> ApplyReport:
+    """Send a transaction ``plan --format json`` wrote. Its guards make it fail,
+    changing nothing, when the database moved since the plan was made."""
+    if not (
+        isinstance(params, list) and params and params[0] == DATABASE and all(isinstance(op, dict) for op in params[1:])
+    ):
+        raise OvsdbError(f'not a plan: expected a JSON array ["{DATABASE}", operation, ...]')
     started = time.perf_counter()
-    wait_column = {"sb": "sb_cfg", "hv": "hv_cfg"}.get(wait)
-    with connect(remote, DATABASE, ssl_files) as connection:
-        version = check_schema(connection.call("get_schema", [DATABASE]))
-        for attempt in range(1, GUARD_ATTEMPTS + 1):
-            with paused_gc():
-                txn = build_transaction(changes, inputs, read_existing(connection))
-            if wait_column:
-                # Bump nb_cfg in the same transaction, as ovn-nbctl --wait does.
-                bump = [
-                    {"op": "mutate", "table": "NB_Global", "where": [], "mutations": [["nb_cfg", "+=", 1]]},
-                    {"op": "select", "table": "NB_Global", "where": [], "columns": ["nb_cfg"]},
-                ]
-                txn = Transaction(txn.params + bump, txn.origins + [None] * len(bump))
-            operations = len(txn.params) - 1
-            if progress:
-                print(
-                    f"ovn-lbc: applying {len(changes.rows)} rows in {operations} operations "
-                    f"to {connection.remote} (schema {version})...",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            results = connection.call("transact", txn.params)
-            try:
-                check_results(txn, results, guarded=True)
-                break
-            except GuardFailed as exc:
-                if attempt == GUARD_ATTEMPTS:
-                    raise OvsdbError(f"{exc} ({GUARD_ATTEMPTS} attempts); nothing was applied") from exc
-        if wait_column:
-            target = results[-1]["rows"][0]["nb_cfg"]
-            _wait_for(connection, wait_column, target, timeout)
-        return ApplyReport(connection.remote, operations, len(changes.rows), version, time.perf_counter() - started)
+    with _session(remote, ssl_files) as (connection, version):
+        txn = Transaction(params, [None] * (len(params) - 1))
+        try:
+            operations = send(connection, txn, wait=wait, timeout=timeout)
+        except GuardFailed as exc:
+            raise GuardFailed(f"the database moved since the plan was made: {exc}") from exc
+        summary = "No changes." if operations == 0 else "the saved plan"
+        return ApplyReport(connection.remote, operations, summary, version, time.perf_counter() - started)

@@ -1,0 +1,93 @@
+"""A plan for people: what ``apply`` would add (+), change (~) and remove (-).
+
+Grouped by network in the file's order, each load balancer with the line of
+the file it comes from, and only what differs. Every value is printed as a
+JSON string, so a space, a quote or an escape is visible byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+
+from ..plan import HealthCheckChange, MapDiff, Plan, RowChange
+
+
+def _q(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _map_lines(label: str, diff: MapDiff, arrow: str = " -> ") -> Iterator[str]:
+    for key, value in diff.added:
+        yield f"+ {label} {_q(key)}{arrow}{_q(value)}"
+    for key, before, after in diff.changed:
+        yield f"~ {label} {_q(key)}: {_q(before)} => {_q(after)}"
+    for key, value in diff.removed:
+        yield f"- {label} {_q(key)}{arrow}{_q(value)}"
+
+
+def _options(pairs: Sequence[tuple[str, str]]) -> str:
+    return " ".join(f"{key}={value}" for key, value in pairs)
+
+
+def _health_check_lines(check: HealthCheckChange) -> Iterator[str]:
+    if check.action == "add" and check.wanted is not None:
+        yield f"+ health check on {_q(check.vip)}: {_options(check.wanted.options)}"
+    elif check.action == "remove" and check.existing is not None:
+        yield f"- health check on {_q(check.vip)} (_uuid {check.existing.uuid})"
+    else:
+        yield f"~ health check on {_q(check.vip)}"
+        for line in _map_lines("option", check.options, " = "):
+            yield "    " + line
+        for line in _map_lines("external_id", check.external_ids, " = "):
+            yield "    " + line
+
+
+def _row_lines(change: RowChange) -> Iterator[str]:
+    sign = {"add": "+", "change": "~", "remove": "-"}[change.action]
+    where = ""
+    if change.wanted is not None:
+        where = f"  ({change.wanted.source.file}:{change.wanted.source.line})"
+    elif change.existing is not None:
+        where = f"  (_uuid {change.existing.uuid}; not in the file)"
+    yield f"{sign} load balancer {change.name}{where}"
+    details: list[str] = []
+    if change.adopted_from:
+        details.append(f"~ adopted: the row was {change.adopted_from}")
+    if change.protocol is not None:
+        before, after = change.protocol
+        details.append(f"~ protocol: {_q(before or '')} => {_q(after)}")
+    if change.action == "remove" and change.existing is not None:
+        details.extend(f"- vip {_q(key)} -> {_q(value)}" for key, value in sorted(change.existing.vips.items()))
+    else:
+        details.extend(_map_lines("vip", change.vips))
+        for check in change.health_checks:
+            details.extend(_health_check_lines(check))
+        details.extend(_map_lines("mapping", change.ip_port_mappings))
+        details.extend(_map_lines("external_id", change.external_ids, " = "))
+        details.extend(f"+ attach to {datapath.table} {datapath.name}" for datapath in change.attach)
+    for line in details:
+        yield "    " + line
+
+
+def render_plan(plan: Plan, inputs: Sequence[str], against: str) -> str:
+    lines = [f"# ovn-lbc plan{' --destroy' if plan.destroy else ''}: {', '.join(inputs)} against {against}"]
+    for network in plan.networks:
+        changes = [change for change in plan.changes if change.network == network.name]
+        found = [port for port in plan.found_ports if port.network == network.name]
+        if not changes and not found:
+            continue
+        lines.append("")
+        lines.append(f"network {network.name} (router {network.router}, switch {network.switch})")
+        for port in found:
+            lines.append(
+                f"  found switch port {_q(port.port)} on {port.switch} for backend {_q(port.backend)} ({port.address})"
+            )
+        for change in changes:
+            lines.extend("  " + line for line in _row_lines(change))
+    lines.append("")
+    unchanged = (
+        f" {plan.unchanged} load balancer{'s' if plan.unchanged != 1 else ''} unchanged." if plan.unchanged else ""
+    )
+    lines.append(plan.summary() + unchanged)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,323 @@
+"""What a Northbound database holds, as far as a plan needs it.
+
+Read live (one ``transact`` of selects) or offline from ``ovsdb-client dump
+--format=json`` or ``ovsdb-client backup`` output, so an air-gapped site can
+plan from a copy of its database. Both give the same NorthboundState, so the
+offline plan equals the live one.
+
+Values arrive in OVSDB's JSON notation (RFC 7047 5.1): ``["map", pairs]``,
+``["set", atoms]`` or a bare atom for a one-element set, ``["uuid", id]``.
+They are decoded here once; ``encode_*`` turns them back for ``wait`` guards,
+which ovsdb-server compares as values, not as text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .client import Connection, OvsdbError
+
+DATABASE = "OVN_Northbound"
+
+# The columns a plan reads, per table; a guard checks exactly these.
+LOAD_BALANCER_COLUMNS = ("name", "protocol", "vips", "health_check", "ip_port_mappings", "external_ids")
+HEALTH_CHECK_COLUMNS = ("vip", "options", "external_ids")
+READ_COLUMNS: dict[str, tuple[str, ...]] = {
+    "Load_Balancer": LOAD_BALANCER_COLUMNS,
+    "Load_Balancer_Health_Check": HEALTH_CHECK_COLUMNS,
+    "Logical_Switch": ("name", "load_balancer", "ports"),
+    "Logical_Router": ("name", "load_balancer"),
+    "Logical_Switch_Port": ("name", "addresses", "dynamic_addresses"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DbLoadBalancer:
+    uuid: str
+    name: str
+    protocol: str | None  # an optional column: None when empty (OVN reads it as tcp)
+    vips: Mapping[str, str]
+    health_check: tuple[str, ...]
+    ip_port_mappings: Mapping[str, str]
+    external_ids: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class DbHealthCheck:
+    uuid: str
+    vip: str
+    options: Mapping[str, str]
+    external_ids: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class DbDatapath:
+    """A Logical_Switch or Logical_Router: its name and attached load balancers."""
+
+    table: str
+    uuid: str
+    name: str
+    load_balancer: frozenset[str]
+    ports: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DbSwitchPort:
+    uuid: str
+    name: str
+    addresses: tuple[str, ...]  # each "MAC IP..." as in ovn-nb(5), plus dynamic_addresses
+
+
+@dataclass(frozen=True, slots=True)
+class NorthboundState:
+    load_balancers: tuple[DbLoadBalancer, ...]
+    health_checks: Mapping[str, DbHealthCheck]
+    datapaths: tuple[DbDatapath, ...]
+    switch_ports: Mapping[str, DbSwitchPort]
+
+
+# -- OVSDB JSON notation ------------------------------------------------------
+
+
+def _atom(value: Any) -> Any:
+    if isinstance(value, list) and len(value) == 2 and value[0] == "uuid":
+        return value[1]
+    return value
+
+
+def _set(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
+        return tuple(_atom(item) for item in value[1])
+    return (_atom(value),)
+
+
+def _map(value: Any) -> dict[str, str]:
+    if not (isinstance(value, list) and len(value) == 2 and value[0] == "map"):
+        raise OvsdbError(f"expected an OVSDB map, found {value!r}")
+    return {_atom(key): _atom(item) for key, item in value[1]}
+
+
+def _optional(value: Any) -> Any:
+    items = _set(value)
+    return items[0] if items else None
+
+
+def encode_map(value: Mapping[str, str]) -> list[Any]:
+    return ["map", [[key, value[key]] for key in sorted(value)]]
+
+
+def encode_uuids(uuids: tuple[str, ...] | frozenset[str] | list[str]) -> list[Any]:
+    return ["set", [["uuid", uuid] for uuid in sorted(uuids)]]
+
+
+def encode_load_balancer(row: DbLoadBalancer) -> dict[str, Any]:
+    """The row's read columns, in the notation a ``wait`` compares."""
+    return {
+        "name": row.name,
+        "protocol": ["set", []] if row.protocol is None else row.protocol,
+        "vips": encode_map(row.vips),
+        "health_check": encode_uuids(row.health_check),
+        "ip_port_mappings": encode_map(row.ip_port_mappings),
+        "external_ids": encode_map(row.external_ids),
+    }
+
+
+def encode_health_check(row: DbHealthCheck) -> dict[str, Any]:
+    return {"vip": row.vip, "options": encode_map(row.options), "external_ids": encode_map(row.external_ids)}
+
+
+# -- building the state from rows -----------------------------------------------
+
+Tables = Mapping[str, Mapping[str, Mapping[str, Any]]]  # table -> uuid -> column -> JSON value
+
+
+def _column(row: Mapping[str, Any], name: str, empty: Any) -> Any:
+    # A backup's rows omit columns that hold their default value.
+    return row.get(name, empty)
+
+
+def state_from_tables(tables: Tables) -> NorthboundState:
+    empty_map: list[Any] = ["map", []]
+    empty_set: list[Any] = ["set", []]
+    load_balancers = tuple(
+        DbLoadBalancer(
+            uuid=uuid,
+            name=_atom(_column(row, "name", "")),
+            protocol=_optional(_column(row, "protocol", empty_set)),
+            vips=_map(_column(row, "vips", empty_map)),
+            health_check=tuple(sorted(_set(_column(row, "health_check", empty_set)))),
+            ip_port_mappings=_map(_column(row, "ip_port_mappings", empty_map)),
+            external_ids=_map(_column(row, "external_ids", empty_map)),
+        )
+        for uuid, row in sorted(tables.get("Load_Balancer", {}).items())
+    )
+    health_checks = {
+        uuid: DbHealthCheck(
+            uuid=uuid,
+            vip=_atom(_column(row, "vip", "")),
+            options=_map(_column(row, "options", empty_map)),
+            external_ids=_map(_column(row, "external_ids", empty_map)),
+        )
+        for uuid, row in tables.get("Load_Balancer_Health_Check", {}).items()
+    }
+    datapaths = tuple(
+        DbDatapath(
+            table=table,
+            uuid=uuid,
+            name=_atom(_column(row, "name", "")),
+            load_balancer=frozenset(_set(_column(row, "load_balancer", empty_set))),
+            ports=tuple(sorted(_set(_column(row, "ports", empty_set)))),
+        )
+        for table in ("Logical_Router", "Logical_Switch")
+        for uuid, row in sorted(tables.get(table, {}).items())
+    )
+    switch_ports = {
+        uuid: DbSwitchPort(
+            uuid=uuid,
+            name=_atom(_column(row, "name", "")),
+            addresses=_set(_column(row, "addresses", empty_set)) + _set(_column(row, "dynamic_addresses", empty_set)),
+        )
+        for uuid, row in tables.get("Logical_Switch_Port", {}).items()
+    }
+    return NorthboundState(load_balancers, health_checks, datapaths, switch_ports)
+
+
+def read_state(connection: Connection) -> NorthboundState:
+    """Every row of the tables a plan reads, in one transaction (one snapshot)."""
+    selects = [
+        {"op": "select", "table": table, "where": [], "columns": ["_uuid", *columns]}
+        for table, columns in READ_COLUMNS.items()
+    ]
+    result = connection.call("transact", [DATABASE, *selects])
+    if not isinstance(result, list) or len(result) != len(selects) or any("rows" not in r for r in result):
+        raise OvsdbError(f"cannot read the Northbound tables: {result!r}")
+    tables = {
+        table: {row["_uuid"][1]: row for row in answer["rows"]}
+        for table, answer in zip(READ_COLUMNS, result, strict=True)
+    }
+    return state_from_tables(tables)
+
+
+# -- offline copies ---------------------------------------------------------------
+
+
+class DumpError(Exception):
+    """A --from-dump file that is neither a JSON dump nor a backup."""
+
+
+def state_from_dump(text: str) -> NorthboundState:
+    """Parse ``ovsdb-client dump --format=json`` or ``ovsdb-client backup`` output."""
+    if text.startswith("OVSDB JSON "):
+        return state_from_tables(_backup_tables(text))
+    if text.startswith("OVSDB CLUSTER"):
+        raise DumpError("this is a clustered database file; make a copy with `ovsdb-client backup` instead")
+    return state_from_tables(_dump_tables(text))
+
+
+def _dump_tables(text: str) -> dict[str, dict[str, dict[str, Any]]]:
+    decoder = json.JSONDecoder()
+    tables: dict[str, dict[str, dict[str, Any]]] = {}
+    position = 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position == len(text):
+            break
+        try:
+            table, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            raise DumpError(f"not the output of `ovsdb-client dump --format=json`: {exc}") from None
+        if not isinstance(table, dict) or not {"caption", "headings", "data"} <= table.keys():
+            raise DumpError("not the output of `ovsdb-client dump --format=json`: a table lacks caption/headings/data")
+        name = str(table["caption"]).removesuffix(" table")
+        headings = table["headings"]
+        if "_uuid" not in headings:
+            raise DumpError(f"the dump of table {name} has no _uuid column; dump whole tables")
+        rows = tables.setdefault(name, {})
+        for values in table["data"]:
+            row = dict(zip(headings, values, strict=True))
+            rows[_atom(row["_uuid"])] = row
+    missing = [t for t in READ_COLUMNS if t not in tables]
+    if missing:
+        raise DumpError(f"the dump lacks table(s) {', '.join(missing)}; dump the whole database")
+    return tables
+
+
+def _backup_tables(text: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """Replay a standalone database file: a schema record, then transactions."""
+    tables: dict[str, dict[str, dict[str, Any]]] = {}
+    records = _backup_records(text)
+    schema = records[0]
+    for record in records[1:]:  # the first is the schema
+        is_diff = bool(record.get("_is_diff"))
+        for table, rows in record.items():
+            if table.startswith("_") or not isinstance(rows, dict):
+                continue
+            current = tables.setdefault(table, {})
+            for uuid, row in rows.items():
+                if row is None:
+                    current.pop(uuid, None)
+                elif uuid in current and is_diff:
+                    kinds = {column: _column_kind(schema, table, column) for column in row}
+                    current[uuid] = {**current[uuid], **_apply_diff(current[uuid], row, kinds)}
+                else:
+                    current[uuid] = {**current.get(uuid, {}), **row}
+    return tables
+
+
+def _backup_records(text: str) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    data = text.encode("utf-8")
+    position = 0
+    while position < len(data):
+        end = data.find(b"\n", position)
+        header = data[position:end].decode("ascii", "replace").split()
+        if end < 0 or len(header) != 4 or header[:2] != ["OVSDB", "JSON"] or not header[2].isdigit():
+            raise DumpError(f"not an `ovsdb-client backup` file: bad record header at byte {position}")
+        length = int(header[2])
+        try:
+            record = json.loads(data[end + 1 : end + 1 + length])
+        except json.JSONDecodeError as exc:
+            raise DumpError(f"not an `ovsdb-client backup` file: {exc}") from None
+        records.append(record)
+        position = end + 1 + length
+        while position < len(data) and data[position : position + 1] == b"\n":
+            position += 1
+    if len(records) < 1:
+        raise DumpError("the backup file is empty")
+    return records
+
+
+def _column_kind(schema: Mapping[str, Any], table: str, column: str) -> str:
+    """ "map", "set" (any column that may hold other than exactly one value) or "scalar"."""
+    kind = schema.get("tables", {}).get(table, {}).get("columns", {}).get(column, {}).get("type", "string")
+    if isinstance(kind, str):
+        return "scalar"
+    if "value" in kind:
+        return "map"
+    return "scalar" if kind.get("min", 1) == 1 and kind.get("max", 1) == 1 else "set"
+
+
+def _apply_diff(old: Mapping[str, Any], diff: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, Any]:
+    """OVSDB's diff records: a set's listed atoms toggle; a map's keys toggle or take the new value."""
+    changed: dict[str, Any] = {}
+    for column, value in diff.items():
+        before = old.get(column)
+        if kinds[column] == "map":
+            merged = _map(before) if before is not None else {}
+            for key, item in _map(value).items():
+                if merged.get(key) == item:
+                    del merged[key]
+                else:
+                    merged[key] = item
+            changed[column] = encode_map(merged)
+        elif kinds[column] == "set":
+            toggled = set(_set(before)) if before is not None else set()
+            toggled ^= set(_set(value))
+            changed[column] = ["set", sorted(toggled)]
+        else:
+            changed[column] = value
+    return changed
