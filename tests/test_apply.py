@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,23 +46,23 @@ def test_apply_reads_ovn_nb_db_and_waits_for_northd(
     assert len(dump_table(ovn, "Service_Monitor", db="sb")) == 3
 
 
-def test_failed_apply_exits_3_names_the_operation_and_changes_nothing(
+def nb_dump(ovn: Sandbox) -> str:
+    return subprocess.run(
+        ["ovsdb-client", "dump", ovn.nb_remote], env=ovn.env, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_a_missing_router_is_an_error_at_the_network_and_changes_nothing(
     ovn: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sample = SAMPLES / "forward-and-lb.yaml"
     ovn.nbctl("ls-add", "incus-net49-ls-int")  # the router is missing
-    before = subprocess.run(
-        ["ovsdb-client", "dump", ovn.nb_remote], env=ovn.env, capture_output=True, text=True, check=True
-    ).stdout
-    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 3
+    before = nb_dump(ovn)
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 1
     err = capsys.readouterr().err
-    assert "wait Logical_Router) on 'incus-net49-lr'" in err
-    assert "forward-and-lb.yaml:29" in err  # the load balancer that needs the router
-    assert "timed out" in err and "nothing was applied" in err
-    after = subprocess.run(
-        ["ovsdb-client", "dump", ovn.nb_remote], env=ovn.env, capture_output=True, text=True, check=True
-    ).stdout
-    assert after == before
+    assert "forward-and-lb.yaml:8:13: error[E400]: the database has no Logical_Router row named 'incus-net49-lr'" in err
+    assert "nothing was written" in err
+    assert nb_dump(ovn) == before
 
 
 def test_unreachable_database_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -84,67 +87,58 @@ def test_apply_over_tcp(ovn: Sandbox) -> None:
     assert len(dump_table(ovn, "Load_Balancer")) == 2
 
 
-def test_apply_again_replaces_its_rows_and_keeps_others(ovn: Sandbox) -> None:
+def test_apply_again_sends_nothing_and_keeps_every_uuid(ovn: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     sample = SAMPLES / "forward-and-lb.yaml"
     build_topology(ovn, compile_files([str(sample)]).document)
     ovn.nbctl("lb-add", "someone-elses-lb", "192.0.2.1:80", "10.0.0.1:80")
     assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
-    first = without_uuids(nb_state(ovn))
+    first = nb_dump(ovn)
+    capsys.readouterr()
     assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
-    assert without_uuids(nb_state(ovn)) == first
-    names = sorted(row["name"] for row in dump_table(ovn, "Load_Balancer"))
-    assert names.count("someone-elses-lb") == 1 and len(names) == len(set(names))
-    # The replaced rows' health checks went with them: no orphans are left.
-    referenced = set()
-    for row in dump_table(ovn, "Load_Balancer"):
-        checks = row["health_check"]  # OVSDB writes a one-element set as the bare UUID
-        referenced.update(checks if isinstance(checks, list) else [checks])
-    assert {row["_uuid"] for row in dump_table(ovn, "Load_Balancer_Health_Check")} == referenced
+    assert "no changes; nothing sent" in capsys.readouterr().err
+    assert nb_dump(ovn) == first  # byte for byte, UUIDs included
 
 
-def test_a_concurrent_change_fails_the_guard_and_apply_retries(
-    ovn: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Another client adds a load balancer between apply's read and its commit."""
+def _race_after_read(monkeypatch: pytest.MonkeyPatch, race: Callable[[], None]) -> None:
+    """Run ``race`` (another client's change) right after apply has read the database."""
     from compiler.ovsdb import apply as apply_module
 
-    sample = SAMPLES / "ipv4-healthcheck.yaml"
-    build_topology(ovn, compile_files([str(sample)]).document)
-    real_read = apply_module.read_existing
-    reads: list[int] = []
+    real_read = apply_module.read_state
 
-    def read_then_race(connection: object) -> object:
-        existing = real_read(connection)  # type: ignore[arg-type]
-        reads.append(len(existing))
-        if len(reads) == 1:
-            ovn.nbctl("lb-add", "racing-lb", "192.0.2.7:80", "10.0.0.1:80")
-        return existing
+    def read_then_race(connection: Any) -> Any:
+        state = real_read(connection)
+        race()
+        return state
 
-    monkeypatch.setattr(apply_module, "read_existing", read_then_race)
-    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
-    assert reads == [0, 1]  # the second read saw the racing row, and that attempt committed
-    names = sorted(row["name"] for row in dump_table(ovn, "Load_Balancer"))
-    assert names == ["incus-net49-lb-10.171.5.10-tcp", "racing-lb"]
+    monkeypatch.setattr(apply_module, "read_state", read_then_race)
 
 
-def test_apply_gives_up_after_repeated_concurrent_changes(
-    ovn: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_a_row_changed_between_read_and_commit_aborts_the_apply(
+    ovn: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from compiler.ovsdb import apply as apply_module
-
     sample = SAMPLES / "ipv4-healthcheck.yaml"
     build_topology(ovn, compile_files([str(sample)]).document)
-    real_read = apply_module.read_existing
-    races = iter(range(100))
-
-    def read_then_race(connection: object) -> object:
-        existing = real_read(connection)  # type: ignore[arg-type]
-        ovn.nbctl("lb-add", f"racing-lb-{next(races)}", "192.0.2.7:80", "10.0.0.1:80")
-        return existing
-
-    monkeypatch.setattr(apply_module, "read_existing", read_then_race)
-    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 3
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(sample.read_text().replace('target_port: "8080"', 'target_port: "8081"', 1))
+    name = "incus-net49-lb-10.171.5.10-tcp"
+    _race_after_read(monkeypatch, lambda: ovn.nbctl("set", "Load_Balancer", name, "external_ids:someone=else"))
+    assert main(["apply", str(edited), "--db", ovn.nb_remote]) == 3
     err = capsys.readouterr().err
-    assert "another client changed the Load_Balancer table" in err and "nothing was applied" in err
-    names = {row["name"] for row in dump_table(ovn, "Load_Balancer")}
-    assert names == {f"racing-lb-{i}" for i in range(apply_module.GUARD_ATTEMPTS)}
+    assert f"Load_Balancer row '{name}'" in err and "was changed or deleted since ovn-lbc read the database" in err
+    assert "nothing was applied" in err
+    row = dump_table(ovn, "Load_Balancer")[0]
+    assert row["external_ids"]["someone"] == "else"  # the other client's change stands
+    assert "8081" not in json.dumps(row["vips"])  # and none of ours went in
+
+
+def test_a_row_created_between_read_and_commit_aborts_the_apply(
+    ovn: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    name = "incus-net49-lb-10.171.5.10-tcp"
+    _race_after_read(monkeypatch, lambda: ovn.nbctl("lb-add", name, "192.0.2.7:80", "10.0.0.1:80"))
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 3
+    assert f"a Load_Balancer row named '{name}' was created" in capsys.readouterr().err
+    assert [row["vips"] for row in dump_table(ovn, "Load_Balancer")] == [{"192.0.2.7:80": "10.0.0.1:80"}]

@@ -231,7 +231,9 @@ def test_each_check_reports_code_on_the_offending_line(tmp_path: Path, code: str
 
 def test_every_code_has_a_failing_input() -> None:
     tested = {code for code, _, _ in CASES}
-    assert tested == set(CODES), set(CODES) ^ tested
+    # E4xx compare the file with a database: tests/test_plan.py makes each one.
+    file_codes = {code for code in CODES if not code.startswith("E4")}
+    assert tested == file_codes, file_codes ^ tested
 
 
 def test_valid_base_has_no_findings(tmp_path: Path) -> None:

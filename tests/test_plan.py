@@ -1,0 +1,470 @@
+"""`ovn-lbc plan`, incremental `apply`, ownership and `destroy` on a real OVN."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from compiler import compile_files
+from compiler.cli import main
+from compiler.sandbox import Sandbox, build_topology
+
+from .conftest import SAMPLES, sample_paths
+from .helpers import dump_table
+from .test_ovn import nb_state, without_uuids
+
+NAME = "incus-net49-lb-10.171.5.10-tcp"
+OWNER = "ovn-lbc:network"
+
+
+def load(sample: str) -> Any:
+    return yaml.safe_load((SAMPLES / sample).read_text(encoding="utf-8"))
+
+
+def write(path: Path, data: Any) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def plan_json(ovn: Sandbox, path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> list[Any]:
+    capsys.readouterr()
+    assert main(["plan", str(path), "--db", ovn.nb_remote, "--format", "json", *extra]) == 0
+    params: list[Any] = json.loads(capsys.readouterr().out)
+    return params
+
+
+def plan_text(ovn: Sandbox, path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+    capsys.readouterr()
+    assert main(["plan", str(path), "--db", ovn.nb_remote, *extra]) == 0
+    return capsys.readouterr().out
+
+
+def operations(params: list[Any]) -> Counter[tuple[str, str]]:
+    """The writes of a transaction: (op, table), not counting comment and wait."""
+    return Counter((op["op"], op["table"]) for op in params[1:] if op["op"] not in ("comment", "wait"))
+
+
+def uuids_by_name(ovn: Sandbox) -> dict[str, str]:
+    return {row["name"]: row["_uuid"] for row in dump_table(ovn, "Load_Balancer")}
+
+
+def nb_dump(ovn: Sandbox) -> str:
+    return subprocess.run(
+        ["ovsdb-client", "dump", "--format=json", ovn.nb_remote, "OVN_Northbound"],
+        env=ovn.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+# -- apply, then plan: nothing to do -------------------------------------------------
+
+
+@pytest.mark.parametrize("sample", sample_paths() + sorted(SAMPLES.glob("*.lb")), ids=lambda p: p.name)
+def test_after_apply_the_plan_is_no_changes(
+    ovn: Sandbox, sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_topology(ovn, compile_files([str(sample)]).document)
+    assert "to add, 0 to change, 0 to remove." in plan_text(ovn, sample, capsys)
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+    text = plan_text(ovn, sample, capsys)
+    assert "No changes." in text and "+" not in text and "~" not in text
+    assert plan_json(ovn, sample, capsys) == ["OVN_Northbound"]
+
+
+# -- every kind of edit: the minimal transaction, and the rows a fresh apply gives ------------
+
+
+def _lb(data: Any) -> Any:
+    return data["networks"][0]["load_balancers"][0]
+
+
+def _edit_backend_port(data: Any) -> None:
+    _lb(data)["backends"][0]["target_port"] = "8081"
+
+
+def _edit_backend_address(data: Any) -> None:
+    # The address moves, and its switch port with it: the VIP and the mapping change.
+    _lb(data)["backends"][2]["target_address"] = "10.135.209.5"
+    data["networks"][0]["switch_ports"][2]["addresses"] = ["10.135.209.5"]
+
+
+def _edit_interval(data: Any) -> None:
+    _lb(data)["config"]["healthcheck.interval"] = "7"
+
+
+def _edit_description(data: Any) -> None:
+    _lb(data)["description"] = "web pool, now with TLS"
+
+
+def _edit_user_key(data: Any) -> None:
+    _lb(data)["config"]["user.team"] = "ops"
+    _lb(data)["config"]["user.ticket"] = "OPS-7"
+
+
+def _add_port(data: Any) -> None:
+    _lb(data)["ports"].append({"protocol": "tcp", "listen_port": "443", "target_backend": ["web1", "web2"]})
+
+
+def _add_udp_port(data: Any) -> None:
+    _lb(data)["ports"].append({"protocol": "udp", "listen_port": "53", "target_backend": ["web1"]})
+
+
+def _remove_backend(data: Any) -> None:
+    del _lb(data)["backends"][2]
+    _lb(data)["ports"][0]["target_backend"] = ["web1", "web2"]
+
+
+def _health_check_off(data: Any) -> None:
+    config = _lb(data)["config"]
+    for key in [k for k in config if k.startswith("healthcheck")]:
+        del config[key]
+
+
+def _add_load_balancer(data: Any) -> None:
+    second = copy.deepcopy(_lb(data))
+    second["listen_address"] = "10.171.5.11"
+    data["networks"][0]["load_balancers"].append(second)
+
+
+def _remove_load_balancer(data: Any) -> None:
+    data["networks"][0]["load_balancers"] = []
+    data["networks"][0]["forwards"] = [{"listen_address": "10.171.5.20", "config": {"target_address": "10.135.209.9"}}]
+
+
+EDITS: dict[str, tuple[Callable[[Any], None], dict[tuple[str, str], int]]] = {
+    "backend-port": (_edit_backend_port, {("mutate", "Load_Balancer"): 1}),
+    "backend-address": (_edit_backend_address, {("mutate", "Load_Balancer"): 1}),
+    "health-check-interval": (_edit_interval, {("mutate", "Load_Balancer_Health_Check"): 1}),
+    "description": (_edit_description, {("mutate", "Load_Balancer"): 1}),
+    "user-keys": (_edit_user_key, {("mutate", "Load_Balancer"): 1}),
+    "add-port": (_add_port, {("insert", "Load_Balancer_Health_Check"): 1, ("mutate", "Load_Balancer"): 1}),
+    "remove-backend": (_remove_backend, {("mutate", "Load_Balancer"): 1}),
+    "health-check-off": (_health_check_off, {("mutate", "Load_Balancer"): 1}),
+    "add-udp-port": (
+        _add_udp_port,
+        {
+            ("insert", "Load_Balancer"): 1,
+            ("insert", "Load_Balancer_Health_Check"): 1,
+            ("mutate", "Logical_Router"): 1,
+            ("mutate", "Logical_Switch"): 1,
+        },
+    ),
+    "add-load-balancer": (
+        _add_load_balancer,
+        {
+            ("insert", "Load_Balancer"): 1,
+            ("insert", "Load_Balancer_Health_Check"): 1,
+            ("mutate", "Logical_Router"): 1,
+            ("mutate", "Logical_Switch"): 1,
+        },
+    ),
+    "replace-load-balancer-by-forward": (
+        _remove_load_balancer,
+        {
+            ("delete", "Load_Balancer"): 1,
+            ("insert", "Load_Balancer"): 2,
+            ("mutate", "Logical_Router"): 1,
+            ("mutate", "Logical_Switch"): 1,
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_each_edit_gives_the_minimal_transaction_and_the_rows_of_a_fresh_apply(
+    ovn: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: str
+) -> None:
+    change, expected = EDITS[edit]
+    original = write(tmp_path / "original.yaml", load("ipv4-healthcheck.yaml"))
+    data = load("ipv4-healthcheck.yaml")
+    change(data)
+    edited = write(tmp_path / "edited.yaml", data)
+    build_topology(ovn, compile_files([str(original)]).document)
+    assert main(["apply", str(original), "--db", ovn.nb_remote]) == 0
+    before = uuids_by_name(ovn)
+
+    assert operations(plan_json(ovn, edited, capsys)) == Counter(expected)
+    assert main(["apply", str(edited), "--db", ovn.nb_remote]) == 0
+
+    # The same rows as applying the edited file to an empty database ...
+    with Sandbox(str(tmp_path / "fresh"), northd=False) as fresh:
+        build_topology(fresh, compile_files([str(original)]).document)
+        assert main(["apply", str(edited), "--db", fresh.nb_remote]) == 0
+        assert without_uuids(nb_state(ovn)) == without_uuids(nb_state(fresh))
+    # ... the rows that stayed kept their UUIDs, no health check is orphaned,
+    after = uuids_by_name(ovn)
+    assert all(after[name] == uuid for name, uuid in before.items() if name in after)
+    referenced = {u for row in dump_table(ovn, "Load_Balancer") for u in _as_list(row["health_check"])}
+    assert {row["_uuid"] for row in dump_table(ovn, "Load_Balancer_Health_Check")} == referenced
+    # ... and there is nothing left to do.
+    assert "No changes." in plan_text(ovn, edited, capsys)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_the_plan_shows_before_and_after(ovn: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+    data = load("ipv4-healthcheck.yaml")
+    _edit_backend_port(data)
+    _edit_interval(data)
+    text = plan_text(ovn, write(tmp_path / "edited.yaml", data), capsys)
+    assert "network net49 (router incus-net49-lr, switch incus-net49-ls-int)" in text
+    assert f"  ~ load balancer {NAME}  ({tmp_path / 'edited.yaml'}:" in text
+    assert (
+        '      ~ vip "10.171.5.10:80": "10.135.209.2:8080,10.135.209.3:8080,10.135.209.4:8080"'
+        ' => "10.135.209.2:8081,10.135.209.3:8080,10.135.209.4:8080"'
+    ) in text
+    assert '      ~ health check on "10.171.5.10:80"\n          ~ option "interval": "5" => "7"' in text
+    assert text.endswith("Plan: 0 to add, 1 to change, 0 to remove.\n")
+
+
+# -- foreign rows are never touched ---------------------------------------------------------
+
+
+def _owned(row: dict[str, Any], network: str = "net49") -> bool:
+    ids = row.get("external_ids")
+    return isinstance(ids, list) and [OWNER, network] in ids[1]
+
+
+def outside_owned_rows(dump: str) -> Any:
+    """The dump without net49's rows, and without references to them."""
+    tables = []
+    decoder = json.JSONDecoder()
+    position, owned = 0, set()
+    raw = []
+    while position < len(dump.rstrip()):
+        table, position = decoder.raw_decode(dump, position)
+        position += len(dump[position:]) - len(dump[position:].lstrip())
+        raw.append(table)
+    for table in raw:
+        for values in table["data"]:
+            row = dict(zip(table["headings"], values, strict=True))
+            if table["caption"] in ("Load_Balancer table", "Load_Balancer_Health_Check table") and _owned(row):
+                owned.add(row["_uuid"][1])
+    for table in raw:
+        rows = []
+        for values in table["data"]:
+            row = dict(zip(table["headings"], values, strict=True))
+            if row["_uuid"][1] in owned:
+                continue
+            rows.append({column: _without(value, owned) for column, value in row.items()})
+        tables.append((table["caption"], rows))
+    return tables
+
+
+def _without(value: Any, owned: set[str]) -> Any:
+    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
+        return ["set", [item for item in value[1] if not (isinstance(item, list) and item[1:] and item[1] in owned)]]
+    if isinstance(value, list) and len(value) == 2 and value[0] == "uuid" and value[1] in owned:
+        return ["set", []]
+    return value
+
+
+def test_foreign_rows_stay_byte_identical_through_apply_edit_and_destroy(
+    ovn: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = SAMPLES / "forward-and-lb.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    ovn.nbctl("lb-add", "foreign-lb", "192.0.2.1:80", "10.0.0.1:80")
+    ovn.nbctl("ls-lb-add", "incus-net49-ls-int", "foreign-lb")  # on our switch
+    ovn.nbctl("lr-lb-add", "incus-net49-lr", "foreign-lb")
+    ovn.nbctl("ls-add", "other-ls", "--", "ls-lb-add", "other-ls", "foreign-lb")
+    ovn.nbctl(
+        "lb-add", "foreign-hc", "192.0.2.2:80", "10.0.0.2:80",
+        "--", "--id=@hc", "create", "Load_Balancer_Health_Check", 'vip="192.0.2.2:80"', "options:interval=9",
+        "--", "add", "Load_Balancer", "foreign-hc", "health_check", "@hc",
+    )  # fmt: skip
+    # A row another ovn-lbc network owns, even with one of our names' shapes.
+    ovn.nbctl("lb-add", "other-net-lb", "192.0.2.3:80", "10.0.0.3:80")
+    ovn.nbctl("set", "Load_Balancer", "other-net-lb", f'external_ids:"{OWNER}"=net50')
+    pristine = nb_dump(ovn)
+    expected = outside_owned_rows(pristine)
+
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+    assert outside_owned_rows(nb_dump(ovn)) == expected
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+    assert outside_owned_rows(nb_dump(ovn)) == expected
+    data = load("forward-and-lb.yaml")
+    data["networks"][0]["load_balancers"][0]["backends"][1]["target_port"] = "2222"
+    data["networks"][0]["forwards"] = []
+    edited = write(tmp_path / "edited.yaml", data)
+    assert main(["apply", str(edited), "--db", ovn.nb_remote]) == 0
+    assert outside_owned_rows(nb_dump(ovn)) == expected
+    assert sorted(uuids_by_name(ovn)) == ["foreign-hc", "foreign-lb", NAME, "other-net-lb"]
+
+    text = plan_text(ovn, edited, capsys, "--destroy")
+    assert f"  - load balancer {NAME}" in text and "foreign" not in text and "other-net" not in text
+    assert main(["destroy", str(edited), "--db", ovn.nb_remote]) == 0
+    assert nb_dump(ovn) == pristine  # every owned row gone, everything else as it was
+
+
+# -- ownership: name collisions and --adopt -----------------------------------------------------
+
+
+def test_a_same_named_row_ovn_lbc_does_not_own_is_an_error_until_adopted(
+    ovn: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    ovn.nbctl("lb-add", NAME, "10.171.5.10:80", "10.135.209.2:8080")  # made by hand
+    uuid = uuids_by_name(ovn)[NAME]
+    before = nb_dump(ovn)
+    capsys.readouterr()
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 1
+    err = capsys.readouterr().err
+    assert "ipv4-healthcheck.yaml:18:9: error[E401]: the database already has a Load_Balancer row named" in err
+    assert f"not made by ovn-lbc, _uuid {uuid}" in err and "--adopt" in err
+    assert nb_dump(ovn) == before
+
+    text = plan_text(ovn, sample, capsys, "--adopt")
+    assert "~ adopted: the row was not made by ovn-lbc" in text
+    assert main(["apply", str(sample), "--db", ovn.nb_remote, "--adopt"]) == 0
+    row = dump_table(ovn, "Load_Balancer")[0]
+    assert row["_uuid"] == uuid and row["external_ids"][OWNER] == "net49"
+    assert "No changes." in plan_text(ovn, sample, capsys)
+
+
+def test_a_row_owned_by_another_network_is_named_as_such(ovn: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    ovn.nbctl("lb-add", NAME, "10.171.5.10:80", "10.135.209.2:8080")
+    ovn.nbctl("set", "Load_Balancer", NAME, f'external_ids:"{OWNER}"=net7')
+    ovn.nbctl("lb-add", NAME, "10.171.5.10:81", "10.135.209.2:8080", "--", "--add-duplicate")
+    capsys.readouterr()
+    assert main(["plan", str(sample), "--db", ovn.nb_remote]) == 1
+    assert "owned by ovn-lbc network 'net7'" in capsys.readouterr().err
+    assert main(["plan", str(sample), "--db", ovn.nb_remote, "--adopt"]) == 1
+    assert "2 Load_Balancer rows are named" in capsys.readouterr().err
+
+
+# -- guarded: a saved plan is refused once the database moved ---------------------------------------
+
+
+def test_a_saved_plan_applies_and_is_refused_once_the_database_moved(
+    ovn: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+    data = load("ipv4-healthcheck.yaml")
+    _edit_backend_port(data)
+    edited = write(tmp_path / "edited.yaml", data)
+    saved = tmp_path / "plan.json"
+    assert main(["plan", str(edited), "--db", ovn.nb_remote, "--format", "json", "-o", str(saved)]) == 0
+
+    ovn.nbctl("set", "Load_Balancer", NAME, "external_ids:touched=by-hand")  # someone else, meanwhile
+    moved = nb_dump(ovn)
+    capsys.readouterr()
+    assert main(["apply", "--plan-file", str(saved), "--db", ovn.nb_remote]) == 3
+    err = capsys.readouterr().err
+    assert "the database moved since the plan was made" in err and f"Load_Balancer row '{NAME}'" in err
+    assert nb_dump(ovn) == moved
+
+    ovn.nbctl("remove", "Load_Balancer", NAME, "external_ids", "touched")
+    assert main(["apply", "--plan-file", str(saved), "--db", ovn.nb_remote]) == 0
+    assert "10.135.209.2:8081" in dump_table(ovn, "Load_Balancer")[0]["vips"]["10.171.5.10:80"]
+    assert "No changes." in plan_text(ovn, edited, capsys)
+
+
+# -- offline: a dump or a backup plans exactly as the live database -------------------------------------
+
+
+def test_a_plan_from_a_dump_or_a_backup_equals_the_live_plan(
+    ovn: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = SAMPLES / "forward-and-lb.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    ovn.nbctl("lb-add", "foreign-lb", "192.0.2.1:80", "10.0.0.1:80")
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+    data = load("forward-and-lb.yaml")
+    data["networks"][0]["load_balancers"][0]["config"]["healthcheck.interval"] = "9"
+    data["networks"][0]["forwards"][0]["ports"][0]["target_port"] = "9443"
+    edited = write(tmp_path / "edited.yaml", data)
+    live_json = plan_json(ovn, edited, capsys)
+    live_text = plan_text(ovn, edited, capsys)
+    for command in ("dump", "backup"):
+        copy_path = tmp_path / f"nb.{command}"
+        arguments = ["ovsdb-client", command, ovn.nb_remote, "OVN_Northbound"]
+        if command == "dump":
+            arguments.insert(2, "--format=json")
+        with copy_path.open("w") as handle:
+            subprocess.run(arguments, env=ovn.env, stdout=handle, check=True)
+        capsys.readouterr()
+        assert main(["plan", str(edited), "--from-dump", str(copy_path), "--format", "json"]) == 0
+        assert json.loads(capsys.readouterr().out) == live_json
+        assert main(["plan", str(edited), "--from-dump", str(copy_path)]) == 0
+        offline_text = capsys.readouterr().out
+        assert offline_text.split("\n", 1)[1] == live_text.split("\n", 1)[1]  # all but "against ..."
+    assert len(live_json) > 3
+
+
+def test_a_file_that_is_no_dump_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text('{"not": "a dump"}')
+    assert main(["plan", str(SAMPLES / "ipv4-healthcheck.yaml"), "--from-dump", str(bogus)]) == 2
+    assert "not the output of `ovsdb-client dump --format=json`" in capsys.readouterr().err
+
+
+# -- switch ports found in the database ---------------------------------------------------------
+
+
+def test_switch_ports_may_come_from_the_database(
+    ovn: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    data = load("ipv4-healthcheck.yaml")
+    del data["networks"][0]["switch_ports"]
+    portless = write(tmp_path / "portless.yaml", data)
+    capsys.readouterr()
+    assert main(["check", str(portless)]) == 1  # offline there is nowhere to find them
+    assert "error[E312]" in capsys.readouterr().err
+
+    text = plan_text(ovn, portless, capsys)
+    assert (
+        '  found switch port "incus-net49-instance-22be9150-eth0" on incus-net49-ls-int '
+        'for backend "web1" (10.135.209.2)'
+    ) in text
+    assert main(["apply", str(portless), "--db", ovn.nb_remote]) == 0
+    with Sandbox(str(tmp_path / "fresh"), northd=False) as fresh:
+        build_topology(fresh, compile_files([str(sample)]).document)
+        assert main(["apply", str(sample), "--db", fresh.nb_remote]) == 0
+        assert without_uuids(nb_state(ovn)) == without_uuids(nb_state(fresh))
+
+    # An address on two ports is ambiguous; an address on none is missing.
+    ovn.nbctl("lsp-add", "incus-net49-ls-int", "twin", "--", "lsp-set-addresses", "twin", "0a:00:00:00:00:99 10.135.209.3")
+    ovn.nbctl("lsp-del", "incus-net49-instance-9f1d7b20-eth0")
+    capsys.readouterr()
+    assert main(["plan", str(portless), "--db", ovn.nb_remote]) == 1
+    err = capsys.readouterr().err
+    assert "error[E316]: address 10.135.209.3 is on several Logical_Switch_Ports" in err
+    assert "(incus-net49-instance-5c3e8a41-eth0, twin)" in err
+    assert 'error[E312]: backend "web3" (10.135.209.4) has no switch port' in err
+    assert "no Logical_Switch_Port of switch incus-net49-ls-int has this address" in err
+
+
+def test_each_database_code_has_a_failing_case(ovn: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    """E400 (a missing datapath) and E401 (a name taken) against a real database."""
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    ovn.nbctl("ls-add", "incus-net49-ls-int", "--", "lr-add", "incus-net49-lr", "--", "lr-add", "incus-net49-lr")
+    ovn.nbctl("lb-add", NAME, "10.171.5.10:80", "10.135.209.2:8080")
+    capsys.readouterr()
+    assert main(["plan", str(sample), "--db", ovn.nb_remote]) == 1
+    err = capsys.readouterr().err
+    assert "error[E400]: the database has 2 Logical_Router rows named 'incus-net49-lr'" in err
+    assert "error[E401]" in err
+    assert "ovn-lbc: 2 errors; nothing was written" in err
