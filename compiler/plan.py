@@ -365,12 +365,12 @@ def _collision(
             "so --adopt will not pick one",
             "delete the extra rows first",
         )
-    row = foreign[0]
+    rows = "; ".join(f"{_owner_words(row)}, _uuid {row.uuid}" for row in foreign)
     return error(
         wanted.source,
         "E401",
-        f"the database already has a Load_Balancer row named {wanted.name!r} ({_owner_words(row)}, "
-        f"_uuid {row.uuid}); ovn-lbc changes only rows it owns",
+        f"the database already has {'a Load_Balancer row' if len(foreign) == 1 else 'Load_Balancer rows'} "
+        f"named {wanted.name!r} ({rows}); ovn-lbc changes only rows it owns",
         "pass --adopt to take the row over, or give the network another row_prefix",
     )
 
