@@ -90,13 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ovn-lbc {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def input_arguments(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("files", nargs="+", metavar="FILE", help="input files (YAML, JSON or DSL; - for stdin)")
+    def input_arguments(sub: argparse.ArgumentParser, nargs: str = "+") -> None:
+        sub.add_argument("files", nargs=nargs, metavar="FILE", help="input files (YAML, JSON or DSL; - for stdin)")
         sub.add_argument(
             "--input-format",
             choices=INPUT_FORMATS,
             help="read every FILE in this format instead of guessing from its name",
         )
+
+    def output_arguments(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--pretty", action="store_true", help="with --format json: indent the JSON")
+        sub.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
 
     check = commands.add_parser(
         "check",
@@ -119,8 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="nbctl: a POSIX shell script of one ovn-nbctl transaction (default); "
         "json: the params of an OVSDB transact request, for `ovsdb-client transact`",
     )
-    compile_.add_argument("--pretty", action="store_true", help="with --format json: indent the JSON")
-    compile_.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+    output_arguments(compile_)
 
     def database_arguments(sub: argparse.ArgumentParser, *, required: bool = False) -> None:
         default = os.environ.get("OVN_NB_DB") or DEFAULT_REMOTE
@@ -172,8 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="text: for people (default); json: exactly the transaction apply would send "
         "(apply it later with `apply --plan-file`)",
     )
-    plan.add_argument("--pretty", action="store_true", help="with --format json: indent the JSON")
-    plan.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+    output_arguments(plan)
 
     apply = commands.add_parser(
         "apply",
@@ -185,12 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         "checked: on any failure nothing is applied, the exit status is 3 and the message names "
         "the failed operation, the server's reason and the input line.",
     )
-    apply.add_argument("files", nargs="*", metavar="FILE", help="input files (YAML, JSON or DSL; - for stdin)")
-    apply.add_argument(
-        "--input-format",
-        choices=INPUT_FORMATS,
-        help="read every FILE in this format instead of guessing from its name",
-    )
+    input_arguments(apply, nargs="*")
     apply.add_argument(
         "--plan-file",
         metavar="PLAN",

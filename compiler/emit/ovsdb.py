@@ -158,66 +158,38 @@ def _map_mutations(column: str, diff: MapDiff) -> list[Any]:
     return mutations
 
 
+def _guard(table: str, where: list[Any], columns: Sequence[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A ``wait`` that fails at once unless ``where`` selects exactly ``rows``."""
+    return {
+        "op": "wait",
+        "table": table,
+        "where": where,
+        "columns": list(columns),
+        "until": "==",
+        "rows": rows,
+        "timeout": 0,
+    }
+
+
 def _guards(plan: Plan) -> Iterator[tuple[dict[str, Any], LoadBalancerRow | None]]:
     """A ``wait`` for everything the plan read and acts on: if another client
     changed it since, the whole transaction fails instead of overwriting."""
     datapaths: dict[str, tuple[Datapath, LoadBalancerRow | None]] = {}
     for change in plan.changes:
-        if change.existing is None:
-            yield (
-                {
-                    "op": "wait",
-                    "table": "Load_Balancer",
-                    "where": [["name", "==", change.name]],
-                    "columns": ["_uuid"],
-                    "until": "==",
-                    "rows": [],
-                    "timeout": 0,
-                },
-                change.wanted,
-            )
+        if change.existing is None:  # nobody made a row of this name meanwhile
+            yield _guard("Load_Balancer", [["name", "==", change.name]], ["_uuid"], []), change.wanted
         else:
-            yield (
-                {
-                    "op": "wait",
-                    "table": "Load_Balancer",
-                    "where": _where_uuid(change.existing.uuid),
-                    "columns": list(LOAD_BALANCER_COLUMNS),
-                    "until": "==",
-                    "rows": [encode_load_balancer(change.existing)],
-                    "timeout": 0,
-                },
-                change.wanted,
-            )
+            row = [encode_load_balancer(change.existing)]
+            yield _guard("Load_Balancer", _where_uuid(change.existing.uuid), LOAD_BALANCER_COLUMNS, row), change.wanted
         for check in change.health_checks:
             if check.existing is not None and check.wanted is not None:
-                yield (
-                    {
-                        "op": "wait",
-                        "table": "Load_Balancer_Health_Check",
-                        "where": _where_uuid(check.existing.uuid),
-                        "columns": list(HEALTH_CHECK_COLUMNS),
-                        "until": "==",
-                        "rows": [encode_health_check(check.existing)],
-                        "timeout": 0,
-                    },
-                    change.wanted,
-                )
+                row = [encode_health_check(check.existing)]
+                where = _where_uuid(check.existing.uuid)
+                yield _guard("Load_Balancer_Health_Check", where, HEALTH_CHECK_COLUMNS, row), change.wanted
         for datapath in change.attach:
             datapaths.setdefault(datapath.uuid, (datapath, change.wanted))
     for uuid, (datapath, origin) in datapaths.items():
-        yield (
-            {
-                "op": "wait",
-                "table": datapath.table,
-                "where": _where_uuid(uuid),
-                "columns": ["name"],
-                "until": "==",
-                "rows": [{"name": datapath.name}],
-                "timeout": 0,
-            },
-            origin,
-        )
+        yield _guard(datapath.table, _where_uuid(uuid), ["name"], [{"name": datapath.name}]), origin
 
 
 def _change_ops(change: RowChange, index: int) -> tuple[list[dict[str, Any]], list[Any]]:
