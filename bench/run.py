@@ -48,12 +48,15 @@ from compiler import compile_files
 from compiler.checks import run_checks
 from compiler.diagnostics import SourceText
 from compiler.emit.nbctl import emit_nbctl
-from compiler.emit.ovsdb import build_transaction
+from compiler.emit.ovsdb import Transaction, build_plan_transaction
 from compiler.frontend.document import ModelBuilder, parse_tree, validate_shape
 from compiler.frontend.tree import MappingNode
 from compiler.gcpause import paused_gc
+from compiler.ir import Document
 from compiler.lower import NorthboundChanges, lower
-from compiler.ovsdb.apply import apply_changes
+from compiler.ovsdb.client import connect
+from compiler.ovsdb.state import DbDatapath, NorthboundState, read_state
+from compiler.plan import make_plan
 from compiler.sandbox import Sandbox, build_topology
 
 BENCH = Path(__file__).resolve().parent
@@ -136,12 +139,20 @@ def measure_apply(figures: Figures, path: Path, document: Any) -> None:
         figures.add("c_apply", float(reported.group(1)))
 
 
+def plan_transaction(document: Document, changes: NorthboundChanges, state: NorthboundState, path: Path) -> Transaction:
+    plan, problems = make_plan(document, changes, state)
+    assert not problems, problems
+    return build_plan_transaction(plan, [str(path)])
+
+
 def measure_raw(figures: Figures, changes: NorthboundChanges, path: Path, document: Any) -> None:
-    # Exactly what apply sends to an empty table: delete nothing, guard on no rows.
-    params = build_transaction(changes, [str(path)], {}).params
-    request = json.dumps({"id": 1, "method": "transact", "params": params}).encode()
+    # Exactly what apply sends to a database with no load balancers yet.
     sandbox = fresh(document)
     try:
+        with connect(sandbox.nb_remote, "OVN_Northbound") as connection:
+            state = read_state(connection)
+        params = plan_transaction(document, changes, state, path).params
+        request = json.dumps({"id": 1, "method": "transact", "params": params}).encode()
         with socket.socket(socket.AF_UNIX) as sock:
             sock.connect(sandbox.nb_remote.removeprefix("unix:"))
             started = time.perf_counter()
@@ -201,7 +212,10 @@ def measure_per_call(figures: Figures, changes: NorthboundChanges, document: Any
     try:
         first = _per_call_seconds(sandbox, rows[:k]) / k
         if len(rows) > 2 * k:
-            apply_changes(NorthboundChanges(rows[k:-k]), ["bench"], sandbox.nb_remote)
+            # Everything but the last k (the first k are in already, as the script made them).
+            with connect(sandbox.nb_remote, "OVN_Northbound") as connection:
+                txn = plan_transaction(document, NorthboundChanges(rows[:-k]), read_state(connection), Path("bench"))
+                connection.call("transact", txn.params)
         last = _per_call_seconds(sandbox, rows[-k:]) / k
     finally:
         sandbox.stop()
@@ -238,7 +252,17 @@ def measure_stages(figures: Figures, path: Path) -> None:
         document = timed("build the model", lambda: ModelBuilder(root, poisoned, rejected).document())
         timed("semantic checks", lambda: run_checks(document))
         changes = timed("lower to rows", lambda: lower(document))
-        timed("build the transaction", lambda: build_transaction(changes, [str(path)], {}))
+        # Planned against a database that has the routers and switches and no load balancer yet.
+        datapaths = tuple(
+            DbDatapath(table, f"00000000-0000-0000-0000-{index:012d}", name, frozenset())
+            for index, (table, name) in enumerate(
+                (table, name)
+                for network in document.networks
+                for table, name in (("Logical_Router", network.router), ("Logical_Switch", network.switch))
+            )
+        )
+        empty = NorthboundState((), {}, datapaths, {})
+        timed("plan and build the transaction", lambda: plan_transaction(document, changes, empty, path))
     figures.stages = clock
 
 

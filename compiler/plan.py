@@ -55,8 +55,13 @@ class MapDiff:
         return [(key, after) for key, _, after in self.changed] + list(self.added)
 
 
+NO_CHANGE = MapDiff()
+
+
 def diff_map(before: Mapping[str, str], after: Mapping[str, str], *, managed_prefix: str = "") -> MapDiff:
     """Key-by-key difference; with ``managed_prefix`` other keys of ``before`` are left as they are."""
+    if before == after:  # the common case on a re-apply: nothing to compare key by key
+        return NO_CHANGE
     added = tuple((key, value) for key, value in sorted(after.items()) if key not in before)
     changed = tuple(
         (key, before[key], value) for key, value in sorted(after.items()) if key in before and before[key] != value

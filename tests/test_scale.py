@@ -42,7 +42,7 @@ def test_fifty_thousand_load_balancers_apply_in_one_transaction(
     with Sandbox(str(tmp_path / "ovn"), northd=False) as ovn:
         build_topology(ovn, document)
         assert main(["apply", str(path), "--db", ovn.nb_remote]) == 0
-        assert f"applied {SIZE} Load_Balancer rows in one transaction" in capsys.readouterr().err
+        assert f"Plan: {SIZE} to add, 0 to change, 0 to remove. Applied in one transaction" in capsys.readouterr().err
         select = {"op": "select", "table": "Load_Balancer", "where": [], "columns": ["name", "health_check"]}
         rows = transact(ovn, json.dumps(["OVN_Northbound", select]))[0]["rows"]
         assert len(rows) == SIZE
@@ -52,3 +52,6 @@ def test_fifty_thousand_load_balancers_apply_in_one_transaction(
         attached = {"op": "select", "table": "Logical_Router", "where": [], "columns": ["load_balancer"]}
         routers = transact(ovn, json.dumps(["OVN_Northbound", attached]))[0]["rows"]
         assert sum(len(router["load_balancer"][1]) for router in routers) == SIZE
+        # Applying the same file again reads all of it back and finds nothing to do.
+        assert main(["apply", str(path), "--db", ovn.nb_remote]) == 0
+        assert "no changes; nothing sent" in capsys.readouterr().err
