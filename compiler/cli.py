@@ -125,14 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     output_arguments(compile_)
 
-    def database_arguments(sub: argparse.ArgumentParser, *, required: bool = False) -> None:
-        default = os.environ.get("OVN_NB_DB") or DEFAULT_REMOTE
+    def database_arguments(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--db",
             metavar="REMOTE",
-            default=None if required else default,
+            default=os.environ.get("OVN_NB_DB") or DEFAULT_REMOTE,
             help="unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT; a comma list for a clustered database "
-            + ("" if required else "(default: $OVN_NB_DB, else " + DEFAULT_REMOTE + ")"),
+            f"(default: $OVN_NB_DB, else {DEFAULT_REMOTE})",
         )
         sub.add_argument("-p", "--private-key", metavar="FILE", help="SSL private key")
         sub.add_argument("-c", "--certificate", metavar="FILE", help="SSL certificate")
@@ -159,8 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the file get the Logical_Switch_Port of the network's switch that has their address.",
     )
     input_arguments(plan)
-    source = plan.add_mutually_exclusive_group()
-    source.add_argument(
+    plan.add_argument(
         "--from-dump",
         metavar="DUMP",
         help="plan offline from `ovsdb-client dump --format=json` or `ovsdb-client backup` output",
@@ -294,7 +292,7 @@ def _plan(compilation: Compilation, args: argparse.Namespace) -> int:
             against = args.from_dump
         else:
             plan, against = plan_live(
-                compilation, args.db or _default_remote(), ssl_files=_ssl(args), adopt=args.adopt, destroy=args.destroy
+                compilation, args.db, ssl_files=_ssl(args), adopt=args.adopt, destroy=args.destroy
             )
     except (OSError, UnicodeDecodeError, DumpError) as exc:
         print(f"ovn-lbc: plan: cannot read {args.from_dump}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
@@ -312,7 +310,7 @@ def _plan(compilation: Compilation, args: argparse.Namespace) -> int:
 def _apply(compilation: Compilation | None, args: argparse.Namespace, *, destroy: bool = False) -> int:
     from .ovsdb.apply import apply_compilation, apply_saved_plan
 
-    remote = args.db or _default_remote()
+    remote = args.db
     try:
         if compilation is None:
             try:
@@ -346,10 +344,6 @@ def _apply(compilation: Compilation | None, args: argparse.Namespace, *, destroy
             file=sys.stderr,
         )
     return EXIT_OK
-
-
-def _default_remote() -> str:
-    return os.environ.get("OVN_NB_DB") or DEFAULT_REMOTE
 
 
 def _write_or_fail(text: str, output: str | None, *, executable: bool = False) -> int:

@@ -15,6 +15,7 @@ import yaml
 
 from compiler import compile_files
 from compiler.cli import main
+from compiler.ovsdb.state import tables_from_dump
 from compiler.sandbox import Sandbox, build_topology
 
 from .conftest import SAMPLES, sample_paths
@@ -240,28 +241,21 @@ def _owned(row: dict[str, Any], network: str = "net49") -> bool:
 
 def outside_owned_rows(dump: str) -> Any:
     """The dump without net49's rows, and without references to them."""
-    tables = []
-    decoder = json.JSONDecoder()
-    position, owned = 0, set()
-    raw = []
-    while position < len(dump.rstrip()):
-        table, position = decoder.raw_decode(dump, position)
-        position += len(dump[position:]) - len(dump[position:].lstrip())
-        raw.append(table)
-    for table in raw:
-        for values in table["data"]:
-            row = dict(zip(table["headings"], values, strict=True))
-            if table["caption"] in ("Load_Balancer table", "Load_Balancer_Health_Check table") and _owned(row):
-                owned.add(row["_uuid"][1])
-    for table in raw:
-        rows = []
-        for values in table["data"]:
-            row = dict(zip(table["headings"], values, strict=True))
-            if row["_uuid"][1] in owned:
-                continue
-            rows.append({column: _without(value, owned) for column, value in row.items()})
-        tables.append((table["caption"], rows))
-    return tables
+    tables = tables_from_dump(dump)
+    owned = {
+        uuid
+        for table in ("Load_Balancer", "Load_Balancer_Health_Check")
+        for uuid, row in tables[table].items()
+        if _owned(row)
+    }
+    return {
+        table: {
+            uuid: {column: _without(value, owned) for column, value in row.items()}
+            for uuid, row in rows.items()
+            if uuid not in owned
+        }
+        for table, rows in tables.items()
+    }
 
 
 def _without(value: Any, owned: set[str]) -> Any:

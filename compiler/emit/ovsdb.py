@@ -44,14 +44,15 @@ def _named_set(names: Sequence[str]) -> list[Any]:
     return ["set", [["named-uuid", name] for name in names]]
 
 
-def _wait_exists(table: str, name: str) -> dict[str, Any]:
+def _guard(table: str, where: list[Any], columns: Sequence[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A ``wait`` that fails at once unless ``where`` selects exactly ``rows``."""
     return {
         "op": "wait",
         "table": table,
-        "where": [["name", "==", name]],
-        "columns": ["name"],
+        "where": where,
+        "columns": list(columns),
         "until": "==",
-        "rows": [{"name": name}],
+        "rows": rows,
         "timeout": 0,
     }
 
@@ -115,7 +116,7 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
             needed_by.setdefault(key, row)
     origins: list[LoadBalancerRow | None] = [None] * len(ops)
     for table, name in attach:
-        ops.append(_wait_exists(table, name))
+        ops.append(_guard(table, [["name", "==", name]], ["name"], [{"name": name}]))
         origins.append(needed_by[(table, name)])
     for index, row in enumerate(changes.rows, start=1):
         row_ops, lb_name = _row_ops(row, index)
@@ -156,19 +157,6 @@ def _map_mutations(column: str, diff: MapDiff) -> list[Any]:
     if diff.pairs_to_insert:
         mutations.append([column, "insert", ["map", [[key, value] for key, value in diff.pairs_to_insert]]])
     return mutations
-
-
-def _guard(table: str, where: list[Any], columns: Sequence[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """A ``wait`` that fails at once unless ``where`` selects exactly ``rows``."""
-    return {
-        "op": "wait",
-        "table": table,
-        "where": where,
-        "columns": list(columns),
-        "until": "==",
-        "rows": rows,
-        "timeout": 0,
-    }
 
 
 def _guards(plan: Plan) -> Iterator[tuple[dict[str, Any], LoadBalancerRow | None]]:

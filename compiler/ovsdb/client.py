@@ -37,6 +37,14 @@ def _host_port(address: str, remote: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _ends_in_brace(data: bytearray) -> bool:
+    """Whether the last byte other than whitespace is "}" (looked at without copying the buffer)."""
+    end = len(data)
+    while end and data[end - 1] in b" \t\r\n":
+        end -= 1
+    return end > 0 and data[end - 1] == ord("}")
+
+
 class Connection:
     """One JSON-RPC session. Echo requests from the server are answered."""
 
@@ -100,10 +108,9 @@ class Connection:
         # byte of every message: trying after every chunk re-parsed a 10 MB
         # answer some 70 times (5 s of the 7 s it took to read 10,000 rows).
         while True:
-            start = len(self._pending) - len(self._pending.lstrip())
-            if self._pending.rstrip().endswith(b"}"):
+            if _ends_in_brace(self._pending):
                 try:
-                    text = self._pending[start:].decode("utf-8")
+                    text = self._pending.decode("utf-8").lstrip()
                     message, end = self._decoder.raw_decode(text)
                 except (UnicodeDecodeError, json.JSONDecodeError):
                     pass  # incomplete: read more

@@ -214,10 +214,11 @@ def state_from_dump(text: str) -> NorthboundState:
         return state_from_tables(_backup_tables(text))
     if text.startswith("OVSDB CLUSTER"):
         raise DumpError("this is a clustered database file; make a copy with `ovsdb-client backup` instead")
-    return state_from_tables(_dump_tables(text))
+    return state_from_tables(tables_from_dump(text))
 
 
-def _dump_tables(text: str) -> dict[str, dict[str, dict[str, Any]]]:
+def tables_from_dump(text: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """``ovsdb-client dump --format=json`` output: table -> UUID -> column -> JSON value."""
     decoder = json.JSONDecoder()
     tables: dict[str, dict[str, dict[str, Any]]] = {}
     position = 0
