@@ -308,7 +308,7 @@ def _plan(compilation: Compilation, args: argparse.Namespace) -> int:
 
 
 def _apply(compilation: Compilation | None, args: argparse.Namespace, *, destroy: bool = False) -> int:
-    from .ovsdb.apply import apply_compilation, apply_saved_plan
+    from .ovsdb.apply import apply_compilation, apply_saved_plan, saved_plan_problem
 
     remote = args.db
     try:
@@ -318,6 +318,9 @@ def _apply(compilation: Compilation | None, args: argparse.Namespace, *, destroy
                     params = json.load(handle)
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 print(f"ovn-lbc: apply: cannot read {args.plan_file}: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            if (problem := saved_plan_problem(params)) is not None:
+                print(f"ovn-lbc: apply: {args.plan_file} is not a saved plan: {problem}", file=sys.stderr)
                 return EXIT_USAGE
             report = apply_saved_plan(params, remote, ssl_files=_ssl(args), wait=args.wait, timeout=args.timeout)
         else:

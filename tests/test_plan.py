@@ -411,6 +411,21 @@ def test_a_file_that_is_no_dump_is_a_clear_error(tmp_path: Path, capsys: pytest.
     bogus.write_text('{"not": "a dump"}')
     assert main(["plan", str(SAMPLES / "ipv4-healthcheck.yaml"), "--from-dump", str(bogus)]) == 2
     assert "not the output of `ovsdb-client dump --format=json`" in capsys.readouterr().err
+    tables = ["Load_Balancer", "Load_Balancer_Health_Check", "Logical_Switch", "Logical_Router", "Logical_Switch_Port"]
+    short_row = [{"caption": f"{t} table", "headings": ["_uuid", "name"], "data": []} for t in tables]
+    short_row[0]["data"] = [[["uuid", "0"]]]  # a value missing
+    bogus.write_text("\n".join(json.dumps(table) for table in short_row))
+    assert main(["plan", str(SAMPLES / "ipv4-healthcheck.yaml"), "--from-dump", str(bogus)]) == 2
+    assert "is not in OVSDB's JSON notation" in capsys.readouterr().err
+
+
+def test_a_file_that_is_no_saved_plan_is_refused_before_connecting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bogus = tmp_path / "plan.json"
+    bogus.write_text('{"op": "delete"}')
+    assert main(["apply", "--plan-file", str(bogus), "--db", f"unix:{tmp_path / 'none.sock'}"]) == 2
+    assert f"{bogus} is not a saved plan" in capsys.readouterr().err
 
 
 # -- switch ports found in the database ---------------------------------------------------------

@@ -165,6 +165,13 @@ def apply_compilation(
         return ApplyReport(connection.remote, operations, plan.summary(), version, time.perf_counter() - started)
 
 
+def saved_plan_problem(params: Any) -> str | None:
+    """Why ``params`` is not a transaction ``plan --format json`` could have written, or None."""
+    if isinstance(params, list) and params and params[0] == DATABASE and all(isinstance(op, dict) for op in params[1:]):
+        return None
+    return f'expected a JSON array ["{DATABASE}", operation, ...]'
+
+
 def apply_saved_plan(
     params: list[Any],
     remote: str,
@@ -173,12 +180,9 @@ def apply_saved_plan(
     wait: str = "none",
     timeout: float = 60.0,
 ) -> ApplyReport:
-    """Send a transaction ``plan --format json`` wrote. Its guards make it fail,
-    changing nothing, when the database moved since the plan was made."""
-    if not (
-        isinstance(params, list) and params and params[0] == DATABASE and all(isinstance(op, dict) for op in params[1:])
-    ):
-        raise OvsdbError(f'not a plan: expected a JSON array ["{DATABASE}", operation, ...]')
+    """Send a transaction ``plan --format json`` wrote (check it with
+    ``saved_plan_problem`` first). Its guards make it fail, changing nothing,
+    when the database moved since the plan was made."""
     started = time.perf_counter()
     with _session(remote, ssl_files) as (connection, version):
         txn = Transaction(params, [None] * (len(params) - 1))

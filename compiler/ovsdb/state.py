@@ -210,11 +210,17 @@ class DumpError(Exception):
 
 def state_from_dump(text: str) -> NorthboundState:
     """Parse ``ovsdb-client dump --format=json`` or ``ovsdb-client backup`` output."""
-    if text.startswith("OVSDB JSON "):
-        return state_from_tables(_backup_tables(text))
     if text.startswith("OVSDB CLUSTER"):
         raise DumpError("this is a clustered database file; make a copy with `ovsdb-client backup` instead")
-    return state_from_tables(tables_from_dump(text))
+    backup = text.startswith("OVSDB JSON ")
+    # A copy is a file from elsewhere: any row not in OVSDB's notation is the file's fault, said as such.
+    try:
+        return state_from_tables(_backup_tables(text) if backup else tables_from_dump(text))
+    except DumpError:
+        raise
+    except (OvsdbError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        kind = "`ovsdb-client backup` file" if backup else "`ovsdb-client dump --format=json` output"
+        raise DumpError(f"a row of this {kind} is not in OVSDB's JSON notation ({exc})") from None
 
 
 def tables_from_dump(text: str) -> dict[str, dict[str, dict[str, Any]]]:
