@@ -16,10 +16,10 @@ import yaml
 from compiler import compile_files
 from compiler.cli import main
 from compiler.ovsdb.state import tables_from_dump
-from compiler.sandbox import Sandbox, build_topology
+from compiler.sandbox import Sandbox, build_topology, set_ports_up
 
 from .conftest import SAMPLES, sample_paths
-from .helpers import dump_table
+from .helpers import dump_table, lb_flows
 from .test_ovn import nb_state, without_uuids
 
 NAME = "incus-net49-lb-10.171.5.10-tcp"
@@ -480,3 +480,22 @@ def test_each_database_code_has_a_failing_case(ovn: Sandbox, capsys: pytest.Capt
     assert "error[E400]: the database has 2 Logical_Router rows named 'incus-net49-lr'" in err
     assert "error[E401]" in err
     assert "ovn-lbc: 2 errors; nothing was written" in err
+
+
+def test_incremental_edits_reach_northds_monitors_and_flows(ovn: Sandbox, tmp_path: Path) -> None:
+    """What northd makes of an edited row: the new port in the monitors and the flow, the removed backend gone."""
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    document = compile_files([str(sample)]).document
+    build_topology(ovn, document)
+    set_ports_up(ovn, [p.name for p in document.networks[0].switch_ports])
+    assert main(["apply", str(sample), "--db", ovn.nb_remote, "--wait=sb"]) == 0
+    data = load("ipv4-healthcheck.yaml")
+    _edit_backend_port(data)  # web1 -> 8081
+    _remove_backend(data)  # web3 leaves
+    assert main(["apply", str(write(tmp_path / "edited.yaml", data)), "--db", ovn.nb_remote, "--wait=sb"]) == 0
+    ovn.sync()
+    monitors = {(row["ip"], row["port"]) for row in dump_table(ovn, "Service_Monitor", db="sb")}
+    assert monitors == {("10.135.209.2", 8081), ("10.135.209.3", 8080)}
+    flows = lb_flows(ovn, "incus-net49-ls-int")
+    assert any("ct_lb_mark(backends=10.135.209.2:8081,10.135.209.3:8080)" in flow for flow in flows), flows
+    assert not any("10.135.209.4" in flow for flow in flows)
