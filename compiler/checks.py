@@ -15,6 +15,7 @@ from netaddr import IPAddress
 from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
 from .ir import Document, Forward, LoadBalancer, Network, PortRange, expand_ports
 from .lower import health_check_source, row_name
+from .ovn_versions import FEATURES
 
 Check = Callable[[Document], Iterable[Diagnostic]]
 
@@ -123,6 +124,9 @@ def _addresses(network: Network) -> Iterator[tuple[IPAddress, Span, str]]:
             yield fwd.default_target, fwd.at("default_target"), "forward target"
         for port in fwd.ports:
             yield port.target_address, port.at("target_address"), "forward target"
+    for _kind, obj in _listeners(network):
+        for address in obj.options.hairpin_snat_ip:
+            yield address, obj.at("config.hairpin_snat_ip"), "hairpin_snat_ip"
     for switch_port in network.switch_ports:
         for index, address in enumerate(switch_port.addresses):
             yield (
@@ -389,6 +393,114 @@ def check_forwards(document: Document) -> Iterator[Diagnostic]:
                     )
 
 
+_NO_CHOICE = "a forward sends each port to exactly one target, so there is no backend to choose"
+_NEVER_EMPTY = "a forward always has its target, so 'no backend available' never happens"
+_FORWARD_REFUSES = {
+    "affinity_timeout": _NO_CHOICE,
+    "selection_fields": _NO_CHOICE,
+    "reject": _NEVER_EMPTY,
+    "event": _NEVER_EMPTY,
+}
+
+
+def check_options(document: Document) -> Iterator[Diagnostic]:
+    """Options that contradict each other or cannot take effect where they are."""
+    for network in document.networks:
+        for kind, obj in _listeners(network):
+            options = obj.options
+            if options.is_default():
+                continue
+            if options.reject and options.event:
+                yield error(
+                    obj.at("config.event"),
+                    "E320",
+                    "reject and event exclude each other: with reject, OVN answers the client instead of "
+                    "raising the empty_lb event",
+                    "keep one of them (ovn-nbctl lb-add refuses --reject with --event too)",
+                )
+            if kind == "forward":
+                for key in options.set_keys():
+                    if key in _FORWARD_REFUSES:
+                        yield error(obj.at(f"config.{key}"), "E321", f"{key} cannot apply to a forward: {_FORWARD_REFUSES[key]}")
+                continue
+            family = obj.listen_address.version
+            for field_name in options.selection_fields:
+                if field_name.startswith("ipv6_") and family == 4:
+                    yield error(
+                        obj.at("config.selection_fields"),
+                        "E321",
+                        f"selection field {field_name} only hashes IPv6 traffic, and this load balancer "
+                        f"listens on IPv4 ({obj.listen_address})",
+                        "use ip_src/ip_dst, which hash either family",
+                    )
+            if options.reject and isinstance(obj, LoadBalancer) and obj.health_check is None:
+                yield warning(
+                    obj.at("config.reject"),
+                    "W003",
+                    "reject has no effect without health checks: only failed health checks leave a VIP "
+                    "without an available backend",
+                )
+        for _kind, obj in _listeners(network):
+            for address in obj.options.hairpin_snat_ip:
+                if address.version != obj.listen_address.version:
+                    yield error(
+                        obj.at("config.hairpin_snat_ip"),
+                        "E321",
+                        f"hairpin_snat_ip {address} is IPv{address.version}, and every VIP of "
+                        f"{obj.listen_address} is IPv{obj.listen_address.version}: it would never be used",
+                    )
+
+
+def _version_problem(document: Document, key: str, span: Span, what: str) -> Diagnostic | None:
+    target = document.target
+    feature = FEATURES[key]
+    if feature.available_in(target.version):
+        return None
+    return error(
+        span,
+        "E319",
+        f"{what} needs {feature.first_releases()} or later; the target is OVN {target.version} ({target.origin})",
+        "if the site runs a newer OVN, say so with target_ovn in the file or --ovn-version"
+        if target.origin != "the database"
+        else "upgrade OVN first, or leave this out",
+    )
+
+
+def check_ovn_version(document: Document) -> Iterator[Diagnostic]:
+    """Nothing newer than the target release (compiler.ovn_versions)."""
+    for network in document.networks:
+        if network.lb_group is not None:
+            problem = _version_problem(document, "lb_group", network.at("lb_group"), "lb_group")
+            if problem is not None:
+                yield problem
+        for _kind, obj in _listeners(network):
+            for key in obj.options.set_keys():
+                span = obj.at(f"config.{key}")
+                found = [(key, key)] if key in FEATURES else []
+                if key == "selection_fields":
+                    ipv6 = [f for f in obj.options.selection_fields if f.startswith("ipv6_")]
+                    found = [("selection_fields_ipv6", f"selection field {ipv6[0]}")] if ipv6 else []
+                for feature, what in found:
+                    problem = _version_problem(document, feature, span, what)
+                    if problem is not None:
+                        yield problem
+
+
+def check_datapaths(document: Document) -> Iterator[Diagnostic]:
+    """Each switch and router once per network."""
+    for network in document.networks:
+        for key, own, names in (
+            ("attach_switches", network.switch, network.attach_switches),
+            ("attach_routers", network.router, network.attach_routers),
+        ):
+            seen = {own}
+            for index, name in enumerate(names):
+                if name in seen:
+                    what = "the network's own" if name == own else "already listed"
+                    yield error(network.at(f"{key}[{index}]"), "E323", f"{name!r} is {what} in network {network.name}")
+                seen.add(name)
+
+
 CHECKS: tuple[Check, ...] = (
     check_networks_unique,
     check_listen_addresses_unique,
@@ -405,6 +517,9 @@ CHECKS: tuple[Check, ...] = (
     check_backends_have_switch_ports,
     check_switch_port_addresses,
     check_forwards,
+    check_options,
+    check_datapaths,
+    check_ovn_version,
 )
 
 

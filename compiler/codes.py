@@ -20,6 +20,8 @@ CODES: dict[str, str] = {
     "E206": "invalid boolean",
     "E207": "invalid name",
     "E208": "string that OVSDB cannot store",
+    "E209": "invalid load-balancer option value",
+    "E210": "invalid or conflicting target OVN release",
     # Meaning: the model as a whole.
     "E300": "network defined twice",
     "E301": "listen address used twice",
@@ -40,10 +42,16 @@ CODES: dict[str, str] = {
     "E316": "address on two switch ports",
     "E317": "network without a usable subnet",
     "E318": "forward target equals its default target",
+    "E319": "feature newer than the target OVN release",
+    "E320": "options that exclude each other",
+    "E321": "option that cannot take effect here",
+    "E322": "OVN option ovn-lbc does not support",
+    "E323": "datapath or group named twice",
     # The database: what planning against a Northbound database finds.
     "E400": "router or switch missing from the database, or there twice",
     "E401": "row name taken by a row ovn-lbc does not own",
     # Warnings: compile, but probably not what was meant.
     "W001": "forward with nothing to forward",
     "W002": "health-check setting without healthcheck enabled",
+    "W003": "reject without health checks",
 }

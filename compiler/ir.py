@@ -14,6 +14,7 @@ from types import MappingProxyType
 from netaddr import EUI, IPAddress, IPNetwork
 
 from .diagnostics import Span
+from .ovn_versions import OLDEST_SUPPORTED, OvnVersion
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 
@@ -72,6 +73,43 @@ class HealthCheck:
     failure_count: int = 3
 
 
+# Load_Balancer.selection_fields values, in OVN's documented order.
+SELECTION_FIELDS = ("eth_src", "eth_dst", "ip_src", "ip_dst", "ipv6_src", "ipv6_dst", "tp_src", "tp_dst")
+NEIGHBOR_RESPONDER_MODES = ("all", "reachable", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadBalancerOptions:
+    """What Load_Balancer ``options`` and ``selection_fields`` say, typed.
+
+    Unset is the OVN default: a false flag is not written, so "false" and
+    leaving the key out are the same model (and the same row).
+    """
+
+    affinity_timeout: int | None = None  # seconds, 1-65535
+    selection_fields: tuple[str, ...] = ()  # in the order written
+    reject: bool = False
+    event: bool = False
+    hairpin_snat_ip: tuple[IPAddress, ...] = ()  # at most one per family
+    skip_snat: bool = False
+    add_route: bool = False
+    neighbor_responder: str | None = None  # all | reachable | none
+    ct_flush: bool = False
+    use_stateless_nat: bool = False
+
+    def is_default(self) -> bool:
+        return self == _DEFAULT_OPTIONS
+
+    def set_keys(self) -> list[str]:
+        """The config keys that are not at their default, in declaration order."""
+        return [name for name in _OPTION_NAMES if getattr(self, name) != getattr(_DEFAULT_OPTIONS, name)]
+
+
+_OPTION_NAMES = tuple(LoadBalancerOptions.__dataclass_fields__)
+_DEFAULT_OPTIONS = LoadBalancerOptions()
+OPTION_KEYS = _OPTION_NAMES
+
+
 @dataclass(frozen=True, slots=True)
 class Backend(_Located):
     """A named target of a load balancer."""
@@ -105,6 +143,7 @@ class LoadBalancer(_Located):
     ports: tuple[LoadBalancerPort, ...] = ()
     description: str = ""
     health_check: HealthCheck | None = None
+    options: LoadBalancerOptions = LoadBalancerOptions()
     # The user.* keys of the config map, sorted. The health-check keys live
     # in health_check only, so every front end builds the same model.
     user_config: tuple[tuple[str, str], ...] = ()
@@ -136,6 +175,7 @@ class Forward(_Located):
     ports: tuple[ForwardPort, ...] = ()
     default_target: IPAddress | None = None
     description: str = ""
+    options: LoadBalancerOptions = LoadBalancerOptions()
     # The user.* keys of the config map, sorted (target_address is default_target).
     user_config: tuple[tuple[str, str], ...] = ()
     span: Span = field(default=Span("<model>", 0, 0), compare=False, repr=False)
@@ -165,6 +205,12 @@ class Network(_Located):
     ipv6: IPNetwork | None = None
     router_mac: EUI | None = None
     switch_ports: tuple[SwitchPort, ...] = ()
+    # More datapaths the load balancers take effect on (clients' switches, routers).
+    attach_switches: tuple[str, ...] = ()
+    attach_routers: tuple[str, ...] = ()
+    # Reach the datapaths through one Load_Balancer_Group of this name instead
+    # of attaching every row to every datapath.
+    lb_group: str | None = None
     forwards: tuple[Forward, ...] = ()
     load_balancers: tuple[LoadBalancer, ...] = ()
     span: Span = field(default=Span("<model>", 0, 0), compare=False, repr=False)
@@ -173,9 +219,34 @@ class Network(_Located):
     def subnet(self, version: int) -> IPNetwork | None:
         return self.ipv4 if version == 4 else self.ipv6
 
+    def datapaths(self) -> tuple[tuple[str, str], ...]:
+        """(table, name) of every datapath the load balancers take effect on."""
+        routers = dict.fromkeys((self.router, *self.attach_routers))
+        switches = dict.fromkeys((self.switch, *self.attach_switches))
+        return tuple(("Logical_Router", name) for name in routers) + tuple(("Logical_Switch", name) for name in switches)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The OVN release the output is for, and who said so."""
+
+    version: OvnVersion
+    # For messages: 'target_ovn at FILE:LINE:COL', '--ovn-version', 'the database', 'the default'.
+    origin: str = field(default="the default", compare=False)
+    span: Span | None = field(default=None, compare=False)
+
+
+DEFAULT_TARGET = Target(OLDEST_SUPPORTED, "the default (the oldest OVN ovn-lbc supports)")
+
 
 @dataclass(frozen=True, slots=True)
 class Document:
     """Everything a run compiles: the networks of all its input files."""
 
     networks: tuple[Network, ...] = ()
+    # What a file (target_ovn) or the command line said the site runs; None: nobody said.
+    declared_target: Target | None = None
+
+    @property
+    def target(self) -> Target:
+        return self.declared_target or DEFAULT_TARGET

@@ -15,7 +15,7 @@ from netaddr import IPAddress
 
 from .addresses import endpoint, host, ipv4_health_check_source, ipv6_health_check_source
 from .diagnostics import Span
-from .ir import Backend, Document, Forward, LoadBalancer, Network, PortRange, expand_ports
+from .ir import Backend, Document, Forward, LoadBalancer, LoadBalancerOptions, Network, PortRange, expand_ports
 
 # The ownership mark: which network of which ovn-lbc document owns a row.
 OWNER_KEY = "ovn-lbc:network"
@@ -37,7 +37,8 @@ class HealthCheckRow:
 
 @dataclass(frozen=True, slots=True)
 class LoadBalancerRow:
-    """A Load_Balancer row and the datapaths it attaches to."""
+    """A Load_Balancer row and where it takes effect: the datapaths it is
+    attached to, or (with ``group``) none, its group being attached instead."""
 
     name: str
     protocol: str
@@ -45,8 +46,10 @@ class LoadBalancerRow:
     health_checks: tuple[HealthCheckRow, ...]
     ip_port_mappings: Pairs
     external_ids: Pairs
-    router: str
-    switch: str
+    options: Pairs
+    selection_fields: tuple[str, ...]  # sorted, as OVSDB keeps a set
+    datapaths: tuple[tuple[str, str], ...]  # (table, name), attached directly
+    group: str | None
     # For the reader of the output only; never written to the database.
     network: str = field(compare=False)
     kind: str = field(compare=False)
@@ -56,10 +59,25 @@ class LoadBalancerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupRow:
+    """A Load_Balancer_Group: the rows whose ``group`` names it are its
+    members, and it is attached to the datapaths of every network using it."""
+
+    name: str
+    datapaths: tuple[tuple[str, str], ...]
+    networks: tuple[str, ...]
+    source: Span = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class NorthboundChanges:
     """Everything a run writes, in a stable order."""
 
     rows: tuple[LoadBalancerRow, ...]
+    groups: tuple[GroupRow, ...] = ()
+
+    def members(self, group: str) -> list[LoadBalancerRow]:
+        return [row for row in self.rows if row.group == group]
 
 
 def row_name(network: Network, listen_address: IPAddress, protocol: str) -> str:
@@ -179,6 +197,21 @@ def _forward_rows(network: Network, fwd: Forward) -> Iterator[LoadBalancerRow]:
         yield _row(network, fwd.listen_address, protocol, keys, (), (), ids, "forward", fwd)
 
 
+def option_pairs(options: LoadBalancerOptions) -> Pairs:
+    """Load_Balancer ``options``: only what differs from OVN's defaults."""
+    pairs: dict[str, str] = {}
+    if options.affinity_timeout is not None:
+        pairs["affinity_timeout"] = str(options.affinity_timeout)
+    for flag in ("reject", "event", "skip_snat", "add_route", "ct_flush", "use_stateless_nat"):
+        if getattr(options, flag):
+            pairs[flag] = "true"
+    if options.hairpin_snat_ip:
+        pairs["hairpin_snat_ip"] = " ".join(str(address) for address in options.hairpin_snat_ip)
+    if options.neighbor_responder is not None:
+        pairs["neighbor_responder"] = options.neighbor_responder
+    return tuple(sorted(pairs.items()))
+
+
 def _row(
     network: Network,
     listen_address: IPAddress,
@@ -197,8 +230,10 @@ def _row(
         health_checks=checks,
         ip_port_mappings=mappings,
         external_ids=ids,
-        router=network.router,
-        switch=network.switch,
+        options=option_pairs(obj.options),
+        selection_fields=tuple(sorted(obj.options.selection_fields)),
+        datapaths=() if network.lb_group is not None else network.datapaths(),
+        group=network.lb_group,
         network=network.name,
         kind=kind,
         listen_address=str(listen_address),
@@ -210,10 +245,19 @@ def _row(
 def lower(document: Document) -> NorthboundChanges:
     """The rows of a checked document: network order, then source order."""
     rows: list[LoadBalancerRow] = []
+    groups: dict[str, tuple[dict[tuple[str, str], None], list[str], Span]] = {}
     for network in document.networks:
         probe_targets = _probe_targets(network)
         for lb in network.load_balancers:
             rows.extend(_load_balancer_rows(network, lb, probe_targets))
         for fwd in network.forwards:
             rows.extend(_forward_rows(network, fwd))
-    return NorthboundChanges(tuple(rows))
+        if network.lb_group is not None:
+            datapaths, networks, _ = groups.setdefault(network.lb_group, ({}, [], network.at("lb_group")))
+            datapaths.update(dict.fromkeys(network.datapaths()))
+            networks.append(network.name)
+    group_rows = tuple(
+        GroupRow(name, tuple(datapaths), tuple(networks), source)
+        for name, (datapaths, networks, source) in groups.items()
+    )
+    return NorthboundChanges(tuple(rows), group_rows)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import jinja2
 
 from .. import __version__
-from ..lower import LoadBalancerRow, NorthboundChanges
+from ..lower import GroupRow, LoadBalancerRow, NorthboundChanges
 from ..resources import resource_dir
 
 # Linux allows 2 MiB of arguments plus environment (ARG_MAX); stay well below
@@ -58,7 +58,9 @@ class Block:
 Command = tuple[list[str], list[str]]  # (the command's head, one word per map entry)
 
 
-def _row_commands(row: LoadBalancerRow, index: int) -> list[Command]:
+def _row_commands(
+    row: LoadBalancerRow, index: int, group_datapaths: Mapping[str, tuple[tuple[str, str], ...]]
+) -> list[Command]:
     """ovn-nbctl commands for one row, in order, as shell words."""
     q = shell_quote
     name = q(row.name)
@@ -92,14 +94,32 @@ def _row_commands(row: LoadBalancerRow, index: int) -> list[Command]:
                 q("health_check=[" + ",".join(hc_names) + "]"),
                 *_map_words("ip_port_mappings", row.ip_port_mappings),
                 *_map_words("external_ids", row.external_ids),
-                # Columns that later format versions describe; none is set yet.
-                q("options={}"),
-                q("selection_fields=[]"),
+                *_map_words("options", row.options),
+                q("selection_fields=[" + ",".join(row.selection_fields) + "]"),
             ],
         )
     )
-    commands.append((["--may-exist", "lr-lb-add", q(row.router), name], []))
-    commands.append((["--may-exist", "ls-lb-add", q(row.switch), name], []))
+    for table, datapath in row.datapaths:
+        commands.append((["--may-exist", _ATTACH[table], q(datapath), name], []))
+    if row.group is not None:
+        # The group is how the row reaches its datapaths: a direct attachment
+        # (from before the network had lb_group) would only duplicate it.
+        for table, datapath in group_datapaths[row.group]:
+            commands.append((["--if-exists", _DETACH[table], q(datapath), name], []))
+        commands.append(([f"--id=@lb{index}", "get", "Load_Balancer", name], []))
+        commands.append((["add", "Load_Balancer_Group", q(row.group), "load_balancer", f"@lb{index}"], []))
+    return commands
+
+
+_ATTACH = {"Logical_Router": "lr-lb-add", "Logical_Switch": "ls-lb-add"}
+_DETACH = {"Logical_Router": "lr-lb-del", "Logical_Switch": "ls-lb-del"}
+
+
+def _group_commands(group: GroupRow, index: int) -> list[Command]:
+    """Attach a group to its datapaths; ``add`` to a set is a no-op when present."""
+    commands: list[Command] = [([f"--id=@group{index}", "get", "Load_Balancer_Group", shell_quote(group.name)], [])]
+    for table, datapath in group.datapaths:
+        commands.append((["add", table, shell_quote(datapath), "load_balancer_group", f"@group{index}"], []))
     return commands
 
 
@@ -114,15 +134,10 @@ def _map_words(column: str, pairs: Sequence[tuple[str, str]], *, reset: bool = T
     return words
 
 
-def _block(row: LoadBalancerRow, index: int) -> Block:
-    source = f"{row.source.file}:{row.source.line}"
-    headline = f"{row.kind} {row.listen_address} {row.protocol} of network {row.network}, from {source}"
-    comments = [comment_text(headline)]
-    if row.description:
-        comments.append(comment_text(f"description: {row.description}"))
+def _block(comments: list[str], commands: list[Command]) -> Block:
     lines: list[str] = []
     size = 0
-    for head, items in _row_commands(row, index):
+    for head, items in commands:
         size += sum(len(word.encode()) + 1 + _POINTER for word in (*head, *items)) + 3
         if sum(len(word) + 1 for word in (*head, *items)) <= 100:
             lines.append("-- " + " ".join((*head, *items)))
@@ -130,6 +145,21 @@ def _block(row: LoadBalancerRow, index: int) -> Block:
             lines.append("-- " + " ".join(head))
             lines.extend("     " + word for word in items)
     return Block(tuple(comments), tuple(lines), size)
+
+
+def _row_block(row: LoadBalancerRow, index: int, group_datapaths: Mapping[str, tuple[tuple[str, str], ...]]) -> Block:
+    source = f"{row.source.file}:{row.source.line}"
+    headline = f"{row.kind} {row.listen_address} {row.protocol} of network {row.network}, from {source}"
+    comments = [comment_text(headline)]
+    if row.description:
+        comments.append(comment_text(f"description: {row.description}"))
+    return _block(comments, _row_commands(row, index, group_datapaths))
+
+
+def _group_block(group: GroupRow, index: int) -> Block:
+    source = f"{group.source.file}:{group.source.line}"
+    headline = f"Load_Balancer_Group {group.name} of network {', '.join(group.networks)}, from {source}"
+    return _block([comment_text(headline)], _group_commands(group, index))
 
 
 @functools.cache
@@ -153,8 +183,10 @@ def emit_nbctl(changes: NorthboundChanges, inputs: Sequence[str], *, budget: int
     """
     transactions: list[list[Block]] = []
     used = 0
-    for index, row in enumerate(changes.rows, start=1):
-        block = _block(row, index)
+    group_datapaths = {group.name: group.datapaths for group in changes.groups}
+    blocks = [_row_block(row, index, group_datapaths) for index, row in enumerate(changes.rows, start=1)]
+    blocks.extend(_group_block(group, index) for index, group in enumerate(changes.groups, start=1))
+    for block in blocks:
         # A new transaction when this row would pass the budget (a row too big
         # on its own still gets a transaction of its own).
         if not transactions or (transactions[-1] and used + block.size > budget):
@@ -167,6 +199,7 @@ def emit_nbctl(changes: NorthboundChanges, inputs: Sequence[str], *, budget: int
         version=__version__,
         inputs=comment_text(", ".join(inputs)),
         row_count=len(changes.rows),
+        groups=[shell_quote("name=" + ovsdb_string(group.name)) for group in changes.groups],
         transaction_words="one transaction" if count <= 1 else f"{count} transactions (see the split comments)",
         transactions=transactions,
     )

@@ -77,7 +77,18 @@ def _insert_load_balancer(row: LoadBalancerRow, uuid_name: str, hc_names: Sequen
             "health_check": _named_set(hc_names),
             "ip_port_mappings": _map(row.ip_port_mappings),
             "external_ids": _map(row.external_ids),
+            "options": _map(row.options),
+            "selection_fields": ["set", list(row.selection_fields)],
         },
+        "uuid-name": uuid_name,
+    }
+
+
+def _insert_group(name: str, members: list[Any], uuid_name: str) -> dict[str, Any]:
+    return {
+        "op": "insert",
+        "table": "Load_Balancer_Group",
+        "row": {"name": name, "load_balancer": ["set", members]},
         "uuid-name": uuid_name,
     }
 
@@ -105,34 +116,43 @@ def _comment(inputs: Sequence[str]) -> dict[str, Any]:
 
 def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Transaction:
     """``["OVN_Northbound", op, ...]``: every change in one transaction, for a
-    database ovn-lbc has not read (``compile --format json``)."""
+    database ovn-lbc has not read (``compile --format json``). A group is
+    inserted, so this needs a database without a group of that name; ``plan``
+    and ``apply`` read the database and handle an existing one."""
     ops: list[Any] = [_comment(inputs)]
-    attach: dict[tuple[str, str], list[str]] = {}
-    # The first row that needs each router or switch, to say where it is named.
-    needed_by: dict[tuple[str, str], LoadBalancerRow] = {}
+    # Each datapath once, with the first row that needs it, to say where it is named.
+    needed_by: dict[tuple[str, str], LoadBalancerRow | None] = {}
     for row in changes.rows:
-        for key in (("Logical_Router", row.router), ("Logical_Switch", row.switch)):
-            attach.setdefault(key, [])
+        for key in row.datapaths:
             needed_by.setdefault(key, row)
+    members = {group.name: changes.members(group.name) for group in changes.groups}
+    for group in changes.groups:
+        for key in group.datapaths:
+            needed_by.setdefault(key, members[group.name][0] if members[group.name] else None)
     origins: list[LoadBalancerRow | None] = [None] * len(ops)
-    for table, name in attach:
+    for (table, name), origin in needed_by.items():
         ops.append(_guard(table, [["name", "==", name]], ["name"], [{"name": name}]))
-        origins.append(needed_by[(table, name)])
+        origins.append(origin)
+    attach: dict[tuple[str, str], list[Any]] = {key: [] for key in needed_by}
+    group_members: dict[str, list[Any]] = {group.name: [] for group in changes.groups}
     for index, row in enumerate(changes.rows, start=1):
         row_ops, lb_name = _row_ops(row, index)
         ops.extend(row_ops)
         origins.extend([row] * len(row_ops))
-        attach[("Logical_Router", row.router)].append(lb_name)
-        attach[("Logical_Switch", row.switch)].append(lb_name)
-    for (table, name), lb_names in attach.items():
-        ops.append(
-            {
-                "op": "mutate",
-                "table": table,
-                "where": [["name", "==", name]],
-                "mutations": [["load_balancer", "insert", _named_set(lb_names)]],
-            }
-        )
+        for key in row.datapaths:
+            attach[key].append(["named-uuid", lb_name])
+        if row.group is not None:
+            group_members[row.group].append(["named-uuid", lb_name])
+    for number, group in enumerate(changes.groups, start=1):
+        ops.append(_insert_group(group.name, group_members[group.name], f"group{number}"))
+        origins.append(members[group.name][0] if members[group.name] else None)
+        for key in group.datapaths:
+            attach[key].append(["named-uuid", f"group{number}"])
+    for (table, name), references in attach.items():
+        lbs = [ref for ref in references if not ref[1].startswith("group")]
+        groups = [ref for ref in references if ref[1].startswith("group")]
+        mutations = [[column, "insert", ["set", refs]] for column, refs in (("load_balancer", lbs), ("load_balancer_group", groups)) if refs]
+        ops.append({"op": "mutate", "table": table, "where": [["name", "==", name]], "mutations": mutations})
         origins.append(needed_by[(table, name)])
     return Transaction([DATABASE, *ops], origins)
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, SourceRegistry, SourceText, Span, error
-from ..ir import Document, Network
+from ..ir import Document, Network, Target
 from .document import load_document
 from .dsl import load_dsl
 
@@ -50,6 +50,7 @@ def load_files(
     registry = sources or SourceRegistry()
     diagnostics: list[Diagnostic] = []
     networks: list[Network] = []
+    target: Target | None = None
     for path in paths:
         source = read_source(path)
         if isinstance(source, Diagnostic):
@@ -60,4 +61,15 @@ def load_files(
         document, found = load_dsl(source) if chosen == "dsl" else load_document(source, chosen)
         diagnostics.extend(found)
         networks.extend(document.networks)
-    return Document(tuple(networks)), diagnostics, registry
+        declared = document.declared_target
+        if declared is not None and target is not None and declared.version != target.version:
+            diagnostics.append(
+                error(
+                    declared.span or Span(source.name, 1, 1),
+                    "E210",
+                    f"target_ovn {declared.version} disagrees with {target.origin} ({target.version}): "
+                    "one run writes for one OVN release",
+                )
+            )
+        target = target or declared
+    return Document(tuple(networks), target), diagnostics, registry

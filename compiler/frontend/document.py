@@ -25,14 +25,19 @@ from ..ir import (
     Document,
     Forward,
     ForwardPort,
+    OPTION_KEYS,
     HealthCheck,
     LoadBalancer,
+    LoadBalancerOptions,
     LoadBalancerPort,
     Network,
     PortRange,
     SwitchPort,
+    Target,
 )
+from ..ovn_versions import parse_ovn_version
 from .fastshape import Check, compile_schema
+from .lb_options import UNSUPPORTED_OPTIONS, build_options, parse_option
 from .tree import (
     MappingNode,
     Node,
@@ -191,7 +196,9 @@ def _unknown_keys(node: Node, path: Path, subschema: dict[str, Any]) -> Iterable
         if key in known or any(p.search(key) for p in patterns):
             continue
         hint = did_you_mean(key, known)
-        if in_config:
+        if in_config and key in UNSUPPORTED_OPTIONS:
+            yield error(node.key_span(key), "E322", f'config key "{key}" is not supported: {UNSUPPORTED_OPTIONS[key]}')
+        elif in_config:
             yield error(
                 node.key_span(key),
                 "E105",
@@ -431,7 +438,29 @@ class ModelBuilder:
 
     def document(self) -> Document:
         networks, _ = self.each(self.root, "networks", (), self.network)
-        return Document(tuple(networks))
+        return Document(tuple(networks), self.target())
+
+    def target(self) -> Target | None:
+        present, child = self.field(self.root, "target_ovn", {})
+        text = self.string(child) if child is not None else None
+        if not present or child is None or text is None:
+            return None
+        version = parse_ovn_version(text)
+        if isinstance(version, str):
+            self.fail(child.span, "E210", f"target_ovn: {version}")
+            return None
+        return Target(version, f"target_ovn at {child.span}", child.span)
+
+    def datapath_names(self, node: MappingNode, key: str, what: str, spans: dict[str, Span]) -> tuple[str, ...] | None:
+        def one(item: ScalarNode) -> str | None:
+            text = self.string(item)
+            problem = name_problem(text, what) if text is not None else None
+            if problem is not None:
+                self.fail(item.span, "E207", problem)
+                return None
+            return text
+
+        return self.each_scalar(node, key, spans, one)
 
     def network(self, node: MappingNode, path: Path) -> Network | None:
         spans: dict[str, Span] = {}
@@ -442,6 +471,9 @@ class ModelBuilder:
         ipv4 = self.subnet(node, "ipv4_address", 4, spans)
         ipv6 = self.subnet(node, "ipv6_address", 6, spans)
         mac = self.mac(node, spans)
+        attach_switches = self.datapath_names(node, "attach_switches", "switch name", spans)
+        attach_routers = self.datapath_names(node, "attach_routers", "router name", spans)
+        lb_group = self.name(node, "lb_group", spans, "lb_group name") if "lb_group" in node.items else None
         switch_ports, ports_ok = self.each(node, "switch_ports", path, self.switch_port)
         forwards, forwards_ok = self.each(node, "forwards", path, self.forward)
         load_balancers, lbs_ok = self.each(node, "load_balancers", path, self.load_balancer)
@@ -449,6 +481,9 @@ class ModelBuilder:
         if (
             path in self.poisoned
             or not ports_ok
+            or attach_switches is None
+            or attach_routers is None
+            or ("lb_group" in node.items and lb_group is None)
             or any(v is False for v in fields)
             or None
             in (
@@ -472,6 +507,9 @@ class ModelBuilder:
             ipv6=ipv6 or None,
             router_mac=mac or None,
             switch_ports=tuple(switch_ports),
+            attach_switches=attach_switches,
+            attach_routers=attach_routers,
+            lb_group=lb_group,
             forwards=tuple(forwards),
             load_balancers=tuple(load_balancers),
             span=node.span,
@@ -521,6 +559,7 @@ class ModelBuilder:
         description = self.text(node, "description", spans)
         config = self.config(node, spans)
         health_check_ok, health_check = self.health_check(node, config, spans) if config is not None else (False, None)
+        options = self.options(node, config, spans) if config is not None else None
         backends, backends_ok = self.each(node, "backends", path, self.backend)
         ports, ports_ok = self.each(node, "ports", path, self.load_balancer_port)
         if (
@@ -528,6 +567,7 @@ class ModelBuilder:
             or listen is None
             or description is None
             or config is None
+            or options is None
             or not health_check_ok
             or not (backends_ok and ports_ok)
         ):
@@ -538,6 +578,7 @@ class ModelBuilder:
             ports=tuple(ports),
             description=description,
             health_check=health_check,
+            options=options,
             user_config=_user_keys(config),
             span=node.span,
             spans=spans,
@@ -582,6 +623,27 @@ class ModelBuilder:
             return False, None
         return True, (HealthCheck(**numbers) if enabled else None)
 
+    def options(
+        self, node: MappingNode, config: tuple[tuple[str, str], ...], spans: dict[str, Span]
+    ) -> LoadBalancerOptions | None:
+        """The Load_Balancer options among the config keys; None when any is bad."""
+        values: dict[str, object] = {}
+        ok = True
+        config_node = node.items.get("config")
+        for key, text in config:
+            if key not in OPTION_KEYS:
+                continue
+            parsed = parse_option(key, text)
+            value_node = config_node.items.get(key) if isinstance(config_node, MappingNode) else None
+            for offset, message in parsed.problems:
+                at = value_node.span_of_offset(offset) if isinstance(value_node, ScalarNode) else spans[f"config.{key}"]
+                self.fail(at, parsed.code, message)
+            if parsed.problems:
+                ok = False
+            else:
+                values[key] = parsed.value
+        return build_options(values) if ok else None
+
     def backend(self, node: MappingNode, path: Path) -> Backend | None:
         spans: dict[str, Span] = {}
         name = self.name(node, "name", spans, "backend name")
@@ -619,8 +681,9 @@ class ModelBuilder:
                 default_target = self.parse_address(target_node, "config target_address")
                 ok = ok and default_target is not None
                 spans["default_target"] = target_node.span
+        options = self.options(node, config, spans) if config is not None else None
         ports, ports_ok = self.each(node, "ports", path, self.forward_port)
-        if path in self.poisoned or listen is None or description is None or not (ok and ports_ok):
+        if path in self.poisoned or listen is None or description is None or options is None or not (ok and ports_ok):
             return None
         assert config is not None
         return Forward(
@@ -628,6 +691,7 @@ class ModelBuilder:
             ports=tuple(ports),
             default_target=default_target,
             description=description,
+            options=options,
             user_config=_user_keys(config),
             span=node.span,
             spans=spans,

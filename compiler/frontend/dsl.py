@@ -38,12 +38,16 @@ from ..ir import (
     ForwardPort,
     HealthCheck,
     LoadBalancer,
+    LoadBalancerOptions,
     LoadBalancerPort,
     Network,
     PortRange,
     SwitchPort,
+    Target,
 )
+from ..ovn_versions import parse_ovn_version
 from ..resources import resource_dir
+from .lb_options import build_options, parse_option
 from .values import (
     MAX_HEALTH_CHECK_VALUE,
     name_problem,
@@ -56,10 +60,26 @@ from .values import (
 
 # ---------------------------------------------------------------- the grammar's words
 
+# The option statements of load-balancer and forward blocks, by terminal,
+# and the YAML config key each stands for.
+OPTION_TERMINALS: dict[str, str] = {
+    "AFFINITY_TIMEOUT": "affinity_timeout",
+    "SELECTION_FIELDS": "selection_fields",
+    "REJECT": "reject",
+    "EVENT": "event",
+    "HAIRPIN_SNAT_IP": "hairpin_snat_ip",
+    "SKIP_SNAT": "skip_snat",
+    "ADD_ROUTE": "add_route",
+    "NEIGHBOR_RESPONDER": "neighbor_responder",
+    "CT_FLUSH": "ct_flush",
+    "USE_STATELESS_NAT": "use_stateless_nat",
+}
+
 # Statement keywords as written, by terminal name. Protocols and user.KEY
 # start statements too but are not single words.
 KEYWORDS: dict[str, str] = {
     "VERSION": "version",
+    "TARGET_OVN": "target-ovn",
     "NETWORK": "network",
     "ROW_PREFIX": "row-prefix",
     "ROUTER": "router",
@@ -68,6 +88,9 @@ KEYWORDS: dict[str, str] = {
     "IPV6": "ipv6",
     "ROUTER_MAC": "router-mac",
     "SWITCH_PORT": "switch-port",
+    "ATTACH_SWITCH": "attach-switch",
+    "ATTACH_ROUTER": "attach-router",
+    "LB_GROUP": "lb-group",
     "LOAD_BALANCER": "load-balancer",
     "FORWARD": "forward",
     "DESCRIPTION": "description",
@@ -78,6 +101,7 @@ KEYWORDS: dict[str, str] = {
     "TIMEOUT": "timeout",
     "SUCCESS": "success",
     "FAILURE": "failure",
+    **{terminal: key.replace("_", "-") for terminal, key in OPTION_TERMINALS.items()},
 }
 PROTOCOL_WORDS = ("tcp", "udp", "sctp")
 _SETTING_WORDS = ("interval", "timeout", "success", "failure")
@@ -87,7 +111,9 @@ BLOCK_NAMES = {"NETWORK": "network", "LOAD_BALANCER": "load balancer", "FORWARD"
 # Where each statement belongs, for a statement written in the wrong block.
 _HOMES = {
     "VERSION": "the top level",
+    "TARGET_OVN": "the top level",
     "NETWORK": "the top level",
+    **{terminal: "a load-balancer or forward block" for terminal in OPTION_TERMINALS},
     "DESCRIPTION": "a load-balancer or forward block",
     "USER_KEY": "a load-balancer or forward block",
     "PROTOCOL": "a load-balancer or forward block",
@@ -160,7 +186,8 @@ class _SyntaxTreeBuilder(Transformer[Token, Any]):
         # KEYWORD value "{" NL statement* "}" NL
         return Statement(children[0], [children[1]], children[-1], children[4:-2], children[3], children[-2])
 
-    version = row_prefix = router = switch = ipv4 = ipv6 = router_mac = switch_port = _statement
+    version = target_ovn = row_prefix = router = switch = ipv4 = ipv6 = router_mac = switch_port = _statement
+    attach_switch = attach_router = lb_group = lb_option = _statement
     health_check = backend = lb_port = default_target = forward_port = description = user_config = _statement
     network = load_balancer = forward = _block
 
@@ -327,6 +354,10 @@ def _name_phrase(previous: str) -> str:
         "ROUTER": "a router name",
         "SWITCH": "a switch name",
         "SWITCH_PORT": "a switch port name",
+        "ATTACH_SWITCH": "a switch name",
+        "ATTACH_ROUTER": "a router name",
+        "LB_GROUP": "a load balancer group name",
+        "NEIGHBOR_RESPONDER": "all, reachable or none",
     }.get(previous, "a backend name")
 
 
@@ -349,6 +380,7 @@ _PHRASES: dict[str, Callable[[str], str]] = {
     "SUBNET": _subnet_phrase,
     "MAC": lambda _: "a MAC address like 02:75:b9:2e:ad:f4",
     "PORTS": lambda _: "a port number or range",
+    "FIELDS": lambda _: "selection fields like ip_src, ip_dst",
     "DURATION": lambda _: "a duration like 5s",
     "COUNT": lambda _: "a number",
     "ARROW": lambda _: "'->'",
@@ -363,6 +395,7 @@ _PHRASES: dict[str, Callable[[str], str]] = {
 # The statements each block allows, as a reader would write them.
 _STATEMENT_ORDER = (
     "VERSION",
+    "TARGET_OVN",
     "NETWORK",
     "ROW_PREFIX",
     "ROUTER",
@@ -371,12 +404,16 @@ _STATEMENT_ORDER = (
     "IPV6",
     "ROUTER_MAC",
     "SWITCH_PORT",
+    "ATTACH_SWITCH",
+    "ATTACH_ROUTER",
+    "LB_GROUP",
     "LOAD_BALANCER",
     "FORWARD",
     "DESCRIPTION",
     "HEALTH_CHECK",
     "DEFAULT",
     "USER_KEY",
+    *OPTION_TERMINALS,
     "BACKEND",
     "PROTOCOL",
 )
@@ -899,9 +936,9 @@ def load_dsl(source: SourceText) -> tuple[Document, list[Diagnostic]]:
     return document, script.diagnostics + builder.diagnostics
 
 
-_NETWORK_SINGLES = ("ROW_PREFIX", "ROUTER", "SWITCH", "IPV4", "IPV6", "ROUTER_MAC")
-_LOAD_BALANCER_SINGLES = ("DESCRIPTION", "HEALTH_CHECK")
-_FORWARD_SINGLES = ("DESCRIPTION", "DEFAULT")
+_NETWORK_SINGLES = ("ROW_PREFIX", "ROUTER", "SWITCH", "IPV4", "IPV6", "ROUTER_MAC", "LB_GROUP")
+_LOAD_BALANCER_SINGLES = ("DESCRIPTION", "HEALTH_CHECK", *OPTION_TERMINALS)
+_FORWARD_SINGLES = ("DESCRIPTION", "DEFAULT", *OPTION_TERMINALS)
 _SETTING_KEYS = {"INTERVAL": "interval", "TIMEOUT": "timeout", "SUCCESS": "success_count", "FAILURE": "failure_count"}
 
 
@@ -1104,7 +1141,57 @@ class ModelBuilder:
                 network = self.network(statement)
                 if network is not None:
                     networks.append(network)
-        return Document(tuple(networks))
+        return Document(tuple(networks), self.target())
+
+    def target(self) -> Target | None:
+        statements = [s for s in self.script.statements if s.keyword.type == "TARGET_OVN"]
+        for extra in statements[1:]:
+            first = statements[0].keyword.line
+            self.fail(self.span(extra.keyword), "E101", f'duplicate "target-ovn" (first given on line {first})')
+        if not statements or str(statements[0].args[0].value) == PLACEHOLDER:
+            return None
+        token = statements[0].args[0]
+        version = parse_ovn_version(str(token.value))
+        if isinstance(version, str):
+            self.fail(self.span(token), "E210", f"target-ovn: {version}")
+            return None
+        return Target(version, f"target-ovn at {self.span(token)}", self.span(token))
+
+    def attach_names(self, block: Statement, terminal: str, what: str, key: str, spans: dict[str, Span]) -> tuple[str, ...] | None:
+        names: list[str | None] = []
+        for statement in self.each(block, terminal):
+            for token in statement.args:
+                names.append(self.name(token, what, spans, f"{key}[{len(names)}]"))
+        return None if _any_none(names) else tuple(n for n in names if n is not None)
+
+    def options(self, found: dict[str, Statement], spans: dict[str, Span]) -> LoadBalancerOptions | None:
+        """The option statements of a load-balancer or forward block; None when any is bad."""
+        values: dict[str, object] = {}
+        ok = True
+        for terminal, key in OPTION_TERMINALS.items():
+            statement = found.get(terminal)
+            if statement is None:
+                continue
+            tokens = statement.args
+            spans[f"config.{key}"] = self.span(tokens[0] if tokens else statement.keyword)
+            if not tokens:  # a flag
+                values[key] = True
+                continue
+            words = [self.text(token) if token.type == "NAME" else str(token.value) for token in tokens]
+            if any(word is None or word == PLACEHOLDER for word in words):
+                ok = False
+                continue
+            starts = [sum(len(str(w)) + 1 for w in words[:index]) for index in range(len(words))]
+            parsed = parse_option(key, " ".join(str(w) for w in words))
+            for offset, message in parsed.problems:
+                index = max(i for i, start in enumerate(starts) if start <= offset)
+                message = message.replace(f"{key}:", f"{KEYWORDS[terminal]}:", 1)
+                self.fail(self.span(tokens[index], offset - starts[index]), parsed.code, message)
+            if parsed.problems:
+                ok = False
+            else:
+                values[key] = parsed.value
+        return build_options(values) if ok else None
 
     def version(self) -> None:
         first: Token | None = None
@@ -1135,12 +1222,19 @@ class ModelBuilder:
         ipv4 = self.subnet(found.get("IPV4"), 4, spans)
         ipv6 = self.subnet(found.get("IPV6"), 6, spans)
         mac = self.mac(found.get("ROUTER_MAC"), spans)
+        attach_switches = self.attach_names(block, "ATTACH_SWITCH", "switch name", "attach_switches", spans)
+        attach_routers = self.attach_names(block, "ATTACH_ROUTER", "router name", "attach_routers", spans)
+        group_statement = found.get("LB_GROUP")
+        lb_group = self.name(group_statement.args[0], "lb-group name", spans, "lb_group") if group_statement else None
         switch_ports = [self.switch_port(s) for s in self.each(block, "SWITCH_PORT")]
         forwards = [self.forward(s) for s in self.each(block, "FORWARD")]
         load_balancers = [self.load_balancer(s) for s in self.each(block, "LOAD_BALANCER")]
         if (
             self.has_syntax_error(block)
             or _any_none(switch_ports)
+            or attach_switches is None
+            or attach_routers is None
+            or (group_statement is not None and lb_group is None)
             or any(value is False for value in (ipv4, ipv6, mac))
             or name is None
             or row_prefix is None
@@ -1161,6 +1255,9 @@ class ModelBuilder:
             ipv6=ipv6,
             router_mac=mac,
             switch_ports=tuple(p for p in switch_ports if p is not None),
+            attach_switches=attach_switches,
+            attach_routers=attach_routers,
+            lb_group=lb_group,
             forwards=tuple(f for f in forwards if f is not None),
             load_balancers=tuple(lb for lb in load_balancers if lb is not None),
             span=self.span(block.keyword),
@@ -1236,6 +1333,7 @@ class ModelBuilder:
         found = self.singles(block, _LOAD_BALANCER_SINGLES)
         description = self.description(found.get("DESCRIPTION"), spans)
         health_check_ok, health_check = self.health_check(found.get("HEALTH_CHECK"), spans)
+        options = self.options(found, spans)
         user_config = self.user_config(block, spans)
         backends = [self.backend(s) for s in self.each(block, "BACKEND")]
         ports = [self.load_balancer_port(s) for s in self.each(block, "PROTOCOL")]
@@ -1244,6 +1342,7 @@ class ModelBuilder:
             or listen is None
             or description is None
             or not health_check_ok
+            or options is None
             or user_config is None
             or _any_none(backends)
             or _any_none(ports)
@@ -1255,6 +1354,7 @@ class ModelBuilder:
             ports=tuple(p for p in ports if p is not None),
             description=description,
             health_check=health_check,
+            options=options,
             user_config=user_config,
             span=self.span(block.keyword),
             spans=spans,
@@ -1351,12 +1451,14 @@ class ModelBuilder:
             default_target = self.address(token, "default target", spans, "default_target")
             spans["config.target_address"] = self.span(token)
             default_ok = default_target is not None
+        options = self.options(found, spans)
         user_config = self.user_config(block, spans)
         ports = [self.forward_port(s) for s in self.each(block, "PROTOCOL")]
         if (
             self.has_syntax_error(block)
             or listen is None
             or description is None
+            or options is None
             or not default_ok
             or user_config is None
             or _any_none(ports)
@@ -1367,6 +1469,7 @@ class ModelBuilder:
             ports=tuple(p for p in ports if p is not None),
             default_target=default_target,
             description=description,
+            options=options,
             user_config=user_config,
             span=self.span(block.keyword),
             spans=spans,
