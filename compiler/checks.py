@@ -421,7 +421,9 @@ def check_options(document: Document) -> Iterator[Diagnostic]:
             if kind == "forward":
                 for key in options.set_keys():
                     if key in _FORWARD_REFUSES:
-                        yield error(obj.at(f"config.{key}"), "E321", f"{key} cannot apply to a forward: {_FORWARD_REFUSES[key]}")
+                        yield error(
+                            obj.at(f"config.{key}"), "E321", f"{key} cannot apply to a forward: {_FORWARD_REFUSES[key]}"
+                        )
                 continue
             family = obj.listen_address.version
             for field_name in options.selection_fields:
@@ -459,9 +461,9 @@ def _version_problem(document: Document, key: str, span: Span, what: str) -> Dia
     return error(
         span,
         "E319",
-        f"{what} needs {feature.first_releases()} or later; the target is OVN {target.version} ({target.origin})",
+        f"{what} needs {feature.requirement()}; the target is OVN {target.version} ({target.origin})",
         "if the site runs a newer OVN, say so with target_ovn in the file or --ovn-version"
-        if target.origin != "the database"
+        if not target.origin.startswith("the database")
         else "upgrade OVN first, or leave this out",
     )
 
@@ -521,6 +523,10 @@ CHECKS: tuple[Check, ...] = (
     check_datapaths,
     check_ovn_version,
 )
+
+
+# The checks a plan against a database runs itself, with what the database says.
+DATABASE_CHECKS: tuple[Check, ...] = (check_backends_have_switch_ports, check_ovn_version)
 
 
 def run_checks(document: Document, checks: Iterable[Check] = CHECKS) -> list[Diagnostic]:

@@ -15,6 +15,7 @@ from .emit.nbctl import emit_nbctl
 from .emit.ovsdb import emit_json
 from .frontend import INPUT_FORMATS
 from .frontend.document import schema
+from .ovn_versions import OvnVersion, parse_ovn_version
 from .ovsdb.client import DEFAULT_REMOTE, OvsdbError, SslFiles
 
 EXIT_OK = 0
@@ -96,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
             "--input-format",
             choices=INPUT_FORMATS,
             help="read every FILE in this format instead of guessing from its name",
+        )
+        sub.add_argument(
+            "--ovn-version",
+            type=_ovn_version,
+            metavar="X.Y",
+            help="the OVN release the site runs (overrides target_ovn; default 23.03, "
+            "or what a live database's schema says): newer features are refused",
         )
 
     def output_arguments(sub: argparse.ArgumentParser) -> None:
@@ -395,6 +403,13 @@ def _input_names(files: Sequence[str]) -> list[str]:
     return [os.path.normpath(f) if f != "-" else "<stdin>" for f in files]
 
 
+def _ovn_version(text: str) -> OvnVersion:
+    version = parse_ovn_version(text)
+    if isinstance(version, str):
+        raise argparse.ArgumentTypeError(version)
+    return version
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -409,7 +424,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _apply(None, args)
     planning = args.command in ("plan", "apply", "destroy")
     try:
-        compilation = compile_files(args.files, input_format=args.input_format, switch_ports_from_database=planning)
+        compilation = compile_files(
+            args.files,
+            input_format=args.input_format,
+            against_database=planning,
+            ovn_version=args.ovn_version,
+        )
         if compilation.warnings:
             print(compilation.sources.render_all(sort_diagnostics(compilation.warnings)), file=sys.stderr)
         return _run(compilation, args)

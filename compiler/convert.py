@@ -14,7 +14,18 @@ import yaml
 
 from .frontend.dsl import mac_text
 from .frontend.dsl_format import document_to_dsl
-from .ir import Backend, Document, Forward, ForwardPort, LoadBalancer, LoadBalancerPort, Network, format_ports
+from .frontend.lb_options import option_texts
+from .ir import (
+    Backend,
+    Document,
+    Forward,
+    ForwardPort,
+    LoadBalancer,
+    LoadBalancerOptions,
+    LoadBalancerPort,
+    Network,
+    format_ports,
+)
 
 __all__ = ["document_to_dsl", "document_to_yaml"]
 
@@ -35,7 +46,10 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def document_to_yaml(document: Document) -> str:
-    data = {"version": 1, "networks": [_network(network) for network in document.networks]}
+    data: dict[str, Any] = {"version": 1}
+    if document.declared_target is not None:
+        data["target_ovn"] = str(document.declared_target.version)
+    data["networks"] = [_network(network) for network in document.networks]
     # Wide lines: a long description stays on one line, as a reviewer reads it.
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 20)
 
@@ -53,6 +67,12 @@ def _network(network: Network) -> dict[str, Any]:
         data["ipv6_address"] = str(network.ipv6)
     if network.router_mac is not None:
         data["router_mac"] = mac_text(network.router_mac)
+    if network.attach_switches:
+        data["attach_switches"] = list(network.attach_switches)
+    if network.attach_routers:
+        data["attach_routers"] = list(network.attach_routers)
+    if network.lb_group is not None:
+        data["lb_group"] = network.lb_group
     if network.switch_ports:
         data["switch_ports"] = [
             {"name": port.name, "addresses": [str(address) for address in port.addresses]}
@@ -74,6 +94,7 @@ def _load_balancer(lb: LoadBalancer) -> dict[str, Any]:
         config["healthcheck.timeout"] = str(check.timeout)
         config["healthcheck.success_count"] = str(check.success_count)
         config["healthcheck.failure_count"] = str(check.failure_count)
+    config.update(_options(lb.options))
     config.update(lb.user_config)
     return {
         "listen_address": str(lb.listen_address),
@@ -83,6 +104,10 @@ def _load_balancer(lb: LoadBalancer) -> dict[str, Any]:
         "ports": [_load_balancer_port(port) for port in lb.ports],
         "location": "",
     }
+
+
+def _options(options: LoadBalancerOptions) -> dict[str, str]:
+    return {key: "true" if text is None else text for key, text in option_texts(options)}
 
 
 def _backend(backend: Backend) -> dict[str, Any]:
@@ -105,6 +130,7 @@ def _forward(fwd: Forward) -> dict[str, Any]:
     config: dict[str, str] = {}
     if fwd.default_target is not None:
         config["target_address"] = str(fwd.default_target)
+    config.update(_options(fwd.options))
     config.update(fwd.user_config)
     return {
         "listen_address": str(fwd.listen_address),

@@ -223,7 +223,9 @@ class Network(_Located):
         """(table, name) of every datapath the load balancers take effect on."""
         routers = dict.fromkeys((self.router, *self.attach_routers))
         switches = dict.fromkeys((self.switch, *self.attach_switches))
-        return tuple(("Logical_Router", name) for name in routers) + tuple(("Logical_Switch", name) for name in switches)
+        return tuple(("Logical_Router", name) for name in routers) + tuple(
+            ("Logical_Switch", name) for name in switches
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,10 +65,10 @@ class Feature:
             return True
         return self.backport is not None and version.series == self.backport.series and version >= self.backport
 
-    def first_releases(self) -> str:
+    def requirement(self) -> str:
         if self.backport is None:
-            return f"OVN {self.since}"
-        return f"OVN {self.since} (or {self.backport})"
+            return f"OVN {self.since} or later"
+        return f"OVN {self.backport}, or {self.since} or later"
 
 
 # option key (or feature) -> the first release that has it. The features

@@ -12,27 +12,42 @@ over a same-named row without the mark only under ``--adopt``, and leaves
 every other row alone. Of ``external_ids`` it manages only the ``ovn-lbc:``
 keys: other tools' keys on an owned row are kept.
 
+Of ``options`` it manages the keys it knows (ir.OPTION_KEYS): another
+tool's option on an owned row is kept; ``selection_fields`` is all its own.
+
+Groups: a network with ``lb_group`` puts its rows in that Load_Balancer_Group
+(created when missing; its name is unique in OVN) and attaches the group to
+its datapaths. Members that are not ovn-lbc's are never removed. A row that
+reaches a datapath through its group is detached from it. Groups the file
+does not name are left alone, like hand-made attachments: a network that
+drops ``lb_group`` gets direct attachments, and its rows stay in the old
+group until it is deleted by hand. ``destroy`` deletes a group only when no
+member is left and no datapath outside the files' networks uses it.
+
 Decisions an operator may want to know:
 - An owned row attached to a datapath the file does not name (attached by
-  hand, say, to make the VIP reachable from another switch) stays attached.
-- Columns ovn-lbc does not write (``options``, ``selection_fields``) are
-  neither read nor changed.
+  hand, say, to make the VIP reachable from another switch) stays attached;
+  so does one whose datapath was dropped from ``attach_switches``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from netaddr import AddrFormatError, IPAddress
 
 from . import Compilation
-from .diagnostics import CompileError, Diagnostic, error
-from .ir import Document, Network, SwitchPort
-from .lower import OWNER_KEY, USER_KEY_PREFIX, HealthCheckRow, LoadBalancerRow, NorthboundChanges, lower
-from .ovsdb.state import DbDatapath, DbHealthCheck, DbLoadBalancer, NorthboundState
+from .checks import check_ovn_version
+from .diagnostics import CompileError, Diagnostic, Span, error
+from .ir import OPTION_KEYS, Document, Network, SwitchPort, Target
+from .lower import OWNER_KEY, USER_KEY_PREFIX, GroupRow, HealthCheckRow, LoadBalancerRow, NorthboundChanges, lower
+from .ovn_versions import effective_target, release_of_schema
+from .ovsdb.state import DbDatapath, DbGroup, DbHealthCheck, DbLoadBalancer, NorthboundState
 
 DATAPATH_TABLES = ("Logical_Router", "Logical_Switch")
+# The option keys ovn-lbc writes; other keys in an owned row's options are kept.
+MANAGED_OPTIONS = frozenset(OPTION_KEYS) - {"selection_fields"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +121,12 @@ class RowChange:
     vips: MapDiff = MapDiff()
     ip_port_mappings: MapDiff = MapDiff()
     external_ids: MapDiff = MapDiff()
+    options: MapDiff = MapDiff()
+    selection_fields: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # before, after
     health_checks: tuple[HealthCheckChange, ...] = ()
     attach: tuple[Datapath, ...] = ()
+    # Datapaths the row's group reaches: a direct attachment there only duplicates it.
+    detach: tuple[Datapath, ...] = ()
     adopted_from: str | None = None  # whose row this was, when --adopt took it over
 
     @property
@@ -118,9 +137,32 @@ class RowChange:
     def touches_row(self) -> bool:
         """Whether the Load_Balancer row itself is written (not only attached)."""
         return (
-            bool(self.protocol or self.vips or self.ip_port_mappings or self.external_ids or self.health_checks)
+            bool(
+                self.protocol
+                or self.vips
+                or self.ip_port_mappings
+                or self.external_ids
+                or self.options
+                or self.selection_fields
+                or self.health_checks
+            )
             or self.action != "change"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupChange:
+    """One Load_Balancer_Group to create, change or delete."""
+
+    name: str
+    action: str  # add | change | remove
+    wanted: GroupRow | None
+    existing: DbGroup | None
+    # (row name, its _uuid or None when the plan adds the row) to put in the group.
+    add_members: tuple[tuple[str, str | None], ...] = ()
+    remove_members: tuple[tuple[str, str], ...] = ()  # (row name, _uuid)
+    attach: tuple[Datapath, ...] = ()
+    detach: tuple[Datapath, ...] = ()  # only when the group is deleted
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +183,17 @@ class Plan:
     found_ports: tuple[FoundPort, ...] = ()
     unchanged: int = 0
     destroy: bool = False
+    groups: tuple[GroupChange, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.changes or self.groups)
 
     def count(self, action: str) -> int:
-        return sum(1 for change in self.changes if change.action == action)
+        rows = sum(1 for change in self.changes if change.action == action)
+        return rows + sum(1 for group in self.groups if group.action == action)
 
     def summary(self) -> str:
-        if not self.changes:
+        if not self:
             return "No changes."
         return f"Plan: {self.count('add')} to add, {self.count('change')} to change, {self.count('remove')} to remove."
 
@@ -271,19 +318,26 @@ def _health_check_changes(
     return tuple(changes)
 
 
+def _named_datapaths(network: Network) -> Iterator[tuple[str, str, Span]]:
+    """Every datapath a network names, with where it names it."""
+    yield "Logical_Router", network.router, network.at("router")
+    for index, name in enumerate(network.attach_routers):
+        yield "Logical_Router", name, network.at(f"attach_routers[{index}]")
+    yield "Logical_Switch", network.switch, network.at("switch")
+    for index, name in enumerate(network.attach_switches):
+        yield "Logical_Switch", name, network.at(f"attach_switches[{index}]")
+
+
 def _datapath_errors(document: Document, by_name: Mapping[tuple[str, str], list[DbDatapath]]) -> Iterable[Diagnostic]:
     for network in document.networks:
         if not (network.load_balancers or network.forwards):
             continue
-        for table, name, field_name in (
-            ("Logical_Router", network.router, "router"),
-            ("Logical_Switch", network.switch, "switch"),
-        ):
+        for table, name, span in _named_datapaths(network):
             found = by_name.get((table, name), [])
             if len(found) != 1:
                 problem = "no" if not found else f"{len(found)}"
                 yield error(
-                    network.at(field_name),
+                    span,
                     "E400",
                     f"the database has {problem} {table} row{'s' if len(found) > 1 else ''} named {name!r}",
                     "the load balancers attach to it by name: it must exist exactly once"
@@ -313,6 +367,9 @@ def make_plan(
     claimed: set[str] = set()
     row_changes: list[RowChange] = []
     unchanged = 0
+    # Each wanted row's _uuid, or None when the plan adds it (for group membership).
+    resolved: dict[str, str | None] = {}
+    group_datapaths = {group.name: group.datapaths for group in changes.groups}
     for wanted in wanted_rows:
         candidates = by_name.get(wanted.name, [])
         owned = [row for row in candidates if _owner(row) == wanted.network]
@@ -329,7 +386,9 @@ def make_plan(
             target = owned[0]  # sorted by UUID; any other owned row of this name is removed below
         if target is not None:
             claimed.add(target.uuid)
-        change = _row_change(wanted, target, state, datapaths, adopted_from)
+        resolved[wanted.name] = target.uuid if target is not None else None
+        reached = group_datapaths.get(wanted.group, ()) if wanted.group is not None else ()
+        change = _row_change(wanted, target, state, datapaths, reached, adopted_from)
         if change is None:
             unchanged += 1
         else:
@@ -344,14 +403,88 @@ def make_plan(
     removals.sort(
         key=lambda change: (order[change.network], change.name, change.existing.uuid if change.existing else "")
     )
+    removed = {change.existing.uuid for change in removals if change.existing is not None}
+    if destroy:
+        groups = _destroyed_groups(document, changes, state, datapaths, removed)
+    else:
+        groups = _group_changes(changes, state, datapaths, resolved, networks, removed)
     plan = Plan(
         document.networks,
         _grouped(row_changes + removals, order),
         found_ports,
         unchanged,
         destroy,
+        groups,
     )
     return plan, diagnostics
+
+
+def _first(datapaths: Mapping[tuple[str, str], list[DbDatapath]], key: tuple[str, str]) -> DbDatapath | None:
+    found = datapaths.get(key, [])
+    return found[0] if found else None
+
+
+def _group_changes(
+    changes: NorthboundChanges,
+    state: NorthboundState,
+    datapaths: Mapping[tuple[str, str], list[DbDatapath]],
+    resolved: Mapping[str, str | None],
+    networks: set[str],
+    removed: set[str],
+) -> tuple[GroupChange, ...]:
+    """Create or fill the file's groups, and attach them; an owned row in one
+    of them that belongs elsewhere now leaves it. Groups the file does not
+    name are not touched (like a hand-made attachment)."""
+    by_name = {group.name: group for group in state.groups}
+    wanted_group = {row.name: row.group for row in changes.rows}
+    owned = {row.uuid: row.name for row in state.load_balancers if _owner(row) in networks}
+    result: list[GroupChange] = []
+    for group in changes.groups:
+        existing = by_name.get(group.name)
+        members = existing.load_balancer if existing is not None else frozenset()
+        add = tuple(
+            (row.name, resolved[row.name])
+            for row in changes.members(group.name)
+            if row.name in resolved and (resolved[row.name] is None or resolved[row.name] not in members)
+        )
+        leaving = tuple(
+            sorted(
+                (name, uuid)
+                for uuid in members
+                if uuid in owned and uuid not in removed and wanted_group.get(name := owned[uuid]) != group.name
+            )
+        )
+        attach = []
+        for key in group.datapaths:
+            datapath = _first(datapaths, key)
+            if datapath is not None and (existing is None or existing.uuid not in datapath.load_balancer_group):
+                attach.append(Datapath(key[0], key[1], datapath.uuid))
+        if existing is None or add or leaving or attach:
+            action = "add" if existing is None else "change"
+            result.append(GroupChange(group.name, action, group, existing, add, leaving, tuple(attach)))
+    return tuple(result)
+
+
+def _destroyed_groups(
+    document: Document,
+    changes: NorthboundChanges,
+    state: NorthboundState,
+    datapaths: Mapping[tuple[str, str], list[DbDatapath]],
+    removed: set[str],
+) -> tuple[GroupChange, ...]:
+    """The files' groups that destroy leaves empty and only the files' datapaths use."""
+    ours = {key for network in document.networks for key in network.datapaths()}
+    result: list[GroupChange] = []
+    for group in changes.groups:
+        existing = next((g for g in state.groups if g.name == group.name), None)
+        if existing is None or existing.load_balancer - removed:
+            continue
+        users = [d for d in state.datapaths if existing.uuid in d.load_balancer_group]
+        if any((d.table, d.name) not in ours for d in users):
+            continue
+        detach = tuple(Datapath(d.table, d.name, d.uuid) for d in users)
+        result.append(GroupChange(group.name, "remove", None, existing, detach=detach))
+    return tuple(result)
 
 
 def _grouped(changes: list[RowChange], order: Mapping[str, int]) -> tuple[RowChange, ...]:
@@ -385,13 +518,19 @@ def _row_change(
     target: DbLoadBalancer | None,
     state: NorthboundState,
     datapaths: Mapping[tuple[str, str], list[DbDatapath]],
+    reached_by_group: tuple[tuple[str, str], ...],
     adopted_from: str | None,
 ) -> RowChange | None:
     attach = []
-    for table, name in (("Logical_Router", wanted.router), ("Logical_Switch", wanted.switch)):
-        for datapath in datapaths.get((table, name), [])[:1]:
-            if target is None or target.uuid not in datapath.load_balancer:
-                attach.append(Datapath(table, name, datapath.uuid))
+    for key in wanted.datapaths:
+        datapath = _first(datapaths, key)
+        if datapath is not None and (target is None or target.uuid not in datapath.load_balancer):
+            attach.append(Datapath(key[0], key[1], datapath.uuid))
+    detach = []
+    for key in reached_by_group:
+        datapath = _first(datapaths, key)
+        if datapath is not None and target is not None and target.uuid in datapath.load_balancer:
+            detach.append(Datapath(key[0], key[1], datapath.uuid))
     if target is None:
         return RowChange(
             wanted.name,
@@ -401,6 +540,8 @@ def _row_change(
             vips=diff_map({}, dict(wanted.vips)),
             ip_port_mappings=diff_map({}, dict(wanted.ip_port_mappings)),
             external_ids=diff_map({}, dict(wanted.external_ids)),
+            options=diff_map({}, dict(wanted.options)),
+            selection_fields=((), wanted.selection_fields) if wanted.selection_fields else None,
             health_checks=tuple(HealthCheckChange(check.vip, check, None) for check in wanted.health_checks),
             attach=tuple(attach),
         )
@@ -414,13 +555,36 @@ def _row_change(
         vips=diff_map(target.vips, dict(wanted.vips)),
         ip_port_mappings=diff_map(target.ip_port_mappings, dict(wanted.ip_port_mappings)),
         external_ids=diff_map(target.external_ids, dict(wanted.external_ids), managed_prefix=USER_KEY_PREFIX),
+        options=diff_map(
+            {key: value for key, value in target.options.items() if key in MANAGED_OPTIONS}, dict(wanted.options)
+        ),
+        selection_fields=(
+            (target.selection_fields, wanted.selection_fields)
+            if target.selection_fields != wanted.selection_fields
+            else None
+        ),
         health_checks=_health_check_changes(wanted.health_checks, existing_checks),
         attach=tuple(attach),
+        detach=tuple(detach),
         adopted_from=adopted_from,
     )
-    if not change.touches_row and not change.attach:
+    if not change.touches_row and not change.attach and not change.detach:
         return None
     return change
+
+
+def database_target(document: Document, state: NorthboundState) -> Document:
+    """The document, with the target the database's schema says when it says
+    one that is older than (or when nobody declared) the file's target."""
+    release = release_of_schema(state.schema_version) if state.schema_version else None
+    if release is None:
+        return document
+    declared = document.declared_target
+    version = effective_target(declared.version if declared else None, release)
+    if declared is not None and version == declared.version:
+        return document
+    origin = f"the database: its NB schema {state.schema_version} is OVN {release}'s"
+    return replace(document, declared_target=Target(version, origin))
 
 
 def plan_compilation(
@@ -432,7 +596,9 @@ def plan_compilation(
     found: tuple[FoundPort, ...] = ()
     diagnostics: list[Diagnostic] = []
     if not destroy:
-        document, found, diagnostics = discover_switch_ports(document, state)
+        diagnostics.extend(check_ovn_version(database_target(document, state)))
+        document, found, problems = discover_switch_ports(document, state)
+        diagnostics.extend(problems)
         if found:  # the found ports add ip_port_mappings: lower again
             changes = lower(document)
     plan, problems = make_plan(document, changes, state, adopt=adopt, destroy=destroy, found_ports=found)

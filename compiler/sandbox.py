@@ -228,6 +228,9 @@ def topology_commands(network: Network, network_index: int) -> list[list[str]]:
         ["lsp-set-addresses", f"{network.switch}-{network.router}", "router"],
         ["lsp-set-options", f"{network.switch}-{network.router}", f"router-port={router_port}"],
     ]
+    # Clients' switches and other routers: bare, only there to attach to.
+    commands.extend(["--may-exist", "lr-add", name] for name in network.attach_routers)
+    commands.extend(["--may-exist", "ls-add", name] for name in network.attach_switches)
     for port_index, port in enumerate(network.switch_ports, start=1):
         addresses = " ".join([_mac(network_index, port_index), *(str(a) for a in port.addresses)])
         commands.append(["--may-exist", "lsp-add", network.switch, port.name])
@@ -288,7 +291,10 @@ def show_in_sandbox(compilation: Compilation, inputs: Sequence[str]) -> str:
                 ),
             ),
         ]
-        for switch in dict.fromkeys(n.switch for n in document.networks):
+        if any(network.lb_group is not None for network in document.networks):
+            sections.append(("Northbound Load_Balancer_Group rows", sandbox.nbctl("list", "Load_Balancer_Group")))
+        switches = (name for n in document.networks for table, name in n.datapaths() if table == "Logical_Switch")
+        for switch in dict.fromkeys(switches):
             flows = [line.strip() for line in sandbox.sbctl("lflow-list", switch).splitlines() if "ct_lb_mark(" in line]
             sections.append((f"Logical flows of {switch} that load-balance", "\n".join(flows) + "\n"))
     return "\n".join(f"== {title}\n{body.rstrip()}\n" for title, body in sections)

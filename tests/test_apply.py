@@ -105,8 +105,8 @@ def _race_after_read(monkeypatch: pytest.MonkeyPatch, race: Callable[[], None]) 
 
     real_read = apply_module.read_state
 
-    def read_then_race(connection: Any) -> Any:
-        state = real_read(connection)
+    def read_then_race(connection: Any, *args: Any) -> Any:
+        state = real_read(connection, *args)
         race()
         return state
 

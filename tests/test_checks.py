@@ -209,6 +209,20 @@ CASES: list[tuple[str, str, str]] = [
         + '        ports: [{protocol: tcp, listen_port: "80", target_address: 10.0.0.3}] #!\n',
     ),
     ("W001", "empty forward", NET + "    forwards:\n      - listen_address: 192.0.2.20 #!\n"),
+    ("E209", "affinity_timeout over 65535", lb(config="{affinity_timeout: '70000'} #!")),
+    ("E210", "target_ovn older than supported", "target_ovn: '22.03' #!\n" + NET),
+    ("E319", "ct_flush on plain 23.03", lb(config="{ct_flush: 'true'} #!")),
+    ("E320", "reject and event", lb(config="{reject: 'true', event: 'true'} #!")),
+    (
+        "E321",
+        "affinity on a forward",
+        NET
+        + "    forwards:\n      - listen_address: 192.0.2.20\n        config: {affinity_timeout: '60'} #!\n"
+        + '        ports: [{protocol: tcp, listen_port: "80", target_address: 10.0.0.3}]\n',
+    ),
+    ("E322", "template load balancer", lb(config="{template: 'true'} #!")),
+    ("E323", "attach the network's own switch", NET + "    attach_switches: [s1] #!\n"),
+    ("W003", "reject without health checks", lb(config="{reject: 'true'} #!")),
     (
         "W002",
         "health-check setting without healthcheck",

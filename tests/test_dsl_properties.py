@@ -14,18 +14,23 @@ from compiler.frontend.dsl import KEYWORDS, PROTOCOL_WORDS, load_dsl
 from compiler.frontend.dsl_format import format_dsl
 from compiler.frontend.values import parse_gateway
 from compiler.ir import (
+    NEIGHBOR_RESPONDER_MODES,
     PROTOCOLS,
+    SELECTION_FIELDS,
     Backend,
     Document,
     Forward,
     ForwardPort,
     HealthCheck,
     LoadBalancer,
+    LoadBalancerOptions,
     LoadBalancerPort,
     Network,
     PortRange,
     SwitchPort,
+    Target,
 )
+from compiler.ovn_versions import OLDEST_SUPPORTED, OvnVersion
 
 from .conftest import SAMPLES
 
@@ -75,6 +80,27 @@ def gateways(version: int) -> st.SearchStrategy[IPNetwork]:
     )
 
 
+# Any options: the front ends read what the checks would refuse too.
+options = st.builds(
+    LoadBalancerOptions,
+    st.one_of(st.none(), st.integers(1, 65535)),
+    st.lists(st.sampled_from(SELECTION_FIELDS), unique=True, max_size=4).map(tuple),
+    st.booleans(),
+    st.booleans(),
+    st.one_of(st.just(()), ipv4.map(lambda a: (a,)), ipv6.map(lambda a: (a,)), st.tuples(ipv4, ipv6)),
+    st.booleans(),
+    st.booleans(),
+    st.one_of(st.none(), st.sampled_from(NEIGHBOR_RESPONDER_MODES)),
+    st.booleans(),
+    st.booleans(),
+)
+targets = st.one_of(
+    st.none(),
+    st.builds(OvnVersion, st.integers(23, 40), st.integers(0, 12), st.integers(0, 3))
+    .filter(lambda version: version >= OLDEST_SUPPORTED)
+    .map(Target),
+)
+
 backends = st.builds(Backend, names, addresses, optional_ports, texts)
 lb_ports = st.builds(
     LoadBalancerPort, st.sampled_from(PROTOCOLS), port_lists, st.lists(names, min_size=1, max_size=3).map(tuple), texts
@@ -86,6 +112,7 @@ load_balancers = st.builds(
     st.lists(lb_ports, max_size=3).map(tuple),
     texts,
     health_checks,
+    options,
     user_config,
 )
 forward_ports = st.builds(ForwardPort, st.sampled_from(PROTOCOLS), port_lists, addresses, optional_ports, texts)
@@ -95,6 +122,7 @@ forwards = st.builds(
     st.lists(forward_ports, max_size=3).map(tuple),
     st.one_of(st.none(), addresses),
     texts,
+    options,
     user_config,
 )
 switch_ports = st.builds(SwitchPort, names, st.lists(addresses, max_size=3).map(tuple))
@@ -113,12 +141,15 @@ def networks(draw: st.DrawFn) -> Network:
         ipv6=v6,
         router_mac=draw(st.one_of(st.none(), st.integers(0, 2**48 - 1).map(EUI))),
         switch_ports=tuple(draw(st.lists(switch_ports, max_size=3))),
+        attach_switches=tuple(draw(st.lists(names, max_size=2))),
+        attach_routers=tuple(draw(st.lists(names, max_size=2))),
+        lb_group=draw(st.one_of(st.none(), names)),
         forwards=tuple(draw(st.lists(forwards, max_size=2))),
         load_balancers=tuple(draw(st.lists(load_balancers, max_size=2))),
     )
 
 
-documents = st.lists(networks(), max_size=2).map(lambda items: Document(tuple(items)))
+documents = st.builds(lambda items, target: Document(tuple(items), target), st.lists(networks(), max_size=2), targets)
 
 
 def assert_same(read: Document, written: Document) -> None:

@@ -31,17 +31,27 @@ def nb_state(ovn: Sandbox) -> dict[str, Any]:
             "vips": row["vips"],
             "ip_port_mappings": row["ip_port_mappings"],
             "external_ids": row["external_ids"],
+            "options": row["options"],
+            "selection_fields": row["selection_fields"] if isinstance(row["selection_fields"], list) else [row["selection_fields"]],
             "health_checks": sorted((checks[u]["vip"], json.dumps(checks[u]["options"], sort_keys=True)) for u in hc),
             "uuid": row["_uuid"],
         }
+    groups = {row["_uuid"]: row for row in dump_table(ovn, "Load_Balancer_Group")}
     for table in ("Logical_Router", "Logical_Switch"):
         for datapath in dump_table(ovn, table):
-            refs = datapath["load_balancer"]
-            refs = refs if isinstance(refs, list) else [refs]
             for lb in state.values():
-                if lb["uuid"] in refs:
+                if lb["uuid"] in _refs(datapath["load_balancer"]):
                     lb.setdefault("attached", []).append(f"{table}:{datapath['name']}")
+                for group in _refs(datapath["load_balancer_group"]):
+                    if lb["uuid"] in _refs(groups[group]["load_balancer"]):
+                        lb.setdefault("attached", []).append(f"{table}:{datapath['name']} via {groups[group]['name']}")
+    for lb in state.values():
+        lb["attached"] = sorted(lb.get("attached", []))
     return state
+
+
+def _refs(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value]
 
 
 def without_uuids(state: dict[str, Any]) -> dict[str, Any]:
@@ -72,10 +82,11 @@ def test_sample_rows_are_what_the_compiler_meant(ovn: Sandbox, sample: Path) -> 
             assert [vip for vip, _ in got["health_checks"]] == sorted(dict(row.vips))
         else:
             assert got["health_checks"] == []
-        assert sorted(got["attached"]) == [
-            f"Logical_Router:{row.router}",
-            f"Logical_Switch:{row.switch}",
-        ]
+        via = f" via {row.group}" if row.group is not None else ""
+        datapaths = {group.name: group.datapaths for group in compilation.changes.groups}.get(row.group, row.datapaths)
+        assert got["attached"] == sorted(f"{table}:{name}{via}" for table, name in datapaths)
+        assert got["options"] == dict(row.options)
+        assert sorted(got["selection_fields"]) == list(row.selection_fields)
 
 
 @pytest.mark.parametrize("sample", sample_paths(), ids=lambda p: p.name)

@@ -35,6 +35,15 @@ def test_json_gives_exactly_the_rows_of_the_script(ovn: Sandbox, tmp_path: Path,
 
     # Sent again: the same rows, no duplicates, nothing left dangling.
     checks = len(dump_table(ovn, "Load_Balancer_Health_Check"))
+    if compilation.changes.groups:
+        # A DB-blind transaction can only insert a group (OVSDB has no
+        # "insert unless it exists"), and the group's unique name refuses a
+        # second one: the whole transaction fails, naming it, and changes nothing.
+        failures = _failed(transact(ovn, text))
+        assert [f["error"] for f in failures] == ["constraint violation"]
+        assert compilation.changes.groups[0].name in failures[0]["details"]
+        assert without_uuids(nb_state(ovn)) == from_json
+        return
     assert _failed(transact(ovn, text)) == []
     assert without_uuids(nb_state(ovn)) == from_json
     assert len(dump_table(ovn, "Load_Balancer_Health_Check")) == checks

@@ -30,7 +30,14 @@ from typing import Any
 
 from .. import __version__
 from ..lower import HealthCheckRow, LoadBalancerRow, NorthboundChanges, Pairs
-from ..ovsdb.state import HEALTH_CHECK_COLUMNS, LOAD_BALANCER_COLUMNS, encode_health_check, encode_load_balancer
+from ..ovsdb.state import (
+    GROUP_COLUMNS,
+    HEALTH_CHECK_COLUMNS,
+    LOAD_BALANCER_COLUMNS,
+    encode_group,
+    encode_health_check,
+    encode_load_balancer,
+)
 from ..plan import Datapath, MapDiff, Plan, RowChange
 
 DATABASE = "OVN_Northbound"
@@ -151,7 +158,11 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
     for (table, name), references in attach.items():
         lbs = [ref for ref in references if not ref[1].startswith("group")]
         groups = [ref for ref in references if ref[1].startswith("group")]
-        mutations = [[column, "insert", ["set", refs]] for column, refs in (("load_balancer", lbs), ("load_balancer_group", groups)) if refs]
+        mutations = [
+            [column, "insert", ["set", refs]]
+            for column, refs in (("load_balancer", lbs), ("load_balancer_group", groups))
+            if refs
+        ]
         ops.append({"op": "mutate", "table": table, "where": [["name", "==", name]], "mutations": mutations})
         origins.append(needed_by[(table, name)])
     return Transaction([DATABASE, *ops], origins)
@@ -194,8 +205,16 @@ def _guards(plan: Plan) -> Iterator[tuple[dict[str, Any], LoadBalancerRow | None
                 row = [encode_health_check(check.existing)]
                 where = _where_uuid(check.existing.uuid)
                 yield _guard("Load_Balancer_Health_Check", where, HEALTH_CHECK_COLUMNS, row), change.wanted
-        for datapath in change.attach:
+        for datapath in (*change.attach, *change.detach):
             datapaths.setdefault(datapath.uuid, (datapath, change.wanted))
+    for group in plan.groups:
+        if group.existing is None:
+            yield _guard("Load_Balancer_Group", [["name", "==", group.name]], ["_uuid"], []), None
+        else:
+            row = [encode_group(group.existing)]
+            yield _guard("Load_Balancer_Group", _where_uuid(group.existing.uuid), GROUP_COLUMNS, row), None
+        for datapath in (*group.attach, *group.detach):
+            datapaths.setdefault(datapath.uuid, (datapath, None))
     for uuid, (datapath, origin) in datapaths.items():
         yield _guard(datapath.table, _where_uuid(uuid), ["name"], [{"name": datapath.name}]), origin
 
@@ -238,6 +257,7 @@ def _change_ops(change: RowChange, index: int) -> tuple[list[dict[str, Any]], li
         _map_mutations("vips", change.vips)
         + _map_mutations("ip_port_mappings", change.ip_port_mappings)
         + _map_mutations("external_ids", change.external_ids)
+        + _map_mutations("options", change.options)
     )
     if dropped_checks:
         # The health check rows are not root rows: unreferenced, they are collected.
@@ -246,45 +266,99 @@ def _change_ops(change: RowChange, index: int) -> tuple[list[dict[str, Any]], li
         mutations.append(["health_check", "insert", _named_set(new_checks)])
     if mutations:
         ops.append({"op": "mutate", "table": "Load_Balancer", "where": _where_uuid(uuid), "mutations": mutations})
+    # Columns written whole: protocol, and selection_fields (a set ovn-lbc owns).
+    columns: dict[str, Any] = {}
     if change.protocol is not None:
-        ops.append(
-            {
-                "op": "update",
-                "table": "Load_Balancer",
-                "where": _where_uuid(uuid),
-                "row": {"protocol": change.protocol[1]},
-            }
-        )
+        columns["protocol"] = change.protocol[1]
+    if change.selection_fields is not None:
+        columns["selection_fields"] = ["set", list(change.selection_fields[1])]
+    if columns:
+        ops.append({"op": "update", "table": "Load_Balancer", "where": _where_uuid(uuid), "row": columns})
     return ops, ["uuid", uuid]
 
 
+@dataclass
+class _DatapathMutations:
+    """What one datapath gains and loses, sent as one ``mutate``."""
+
+    datapath: Datapath
+    attach: list[Any]
+    detach: list[Any]
+    attach_groups: list[Any]
+    detach_groups: list[Any]
+
+    def op(self) -> dict[str, Any]:
+        mutations = [
+            [column, verb, ["set", refs]]
+            for column, verb, refs in (
+                ("load_balancer", "delete", self.detach),
+                ("load_balancer", "insert", self.attach),
+                ("load_balancer_group", "delete", self.detach_groups),
+                ("load_balancer_group", "insert", self.attach_groups),
+            )
+            if refs
+        ]
+        return {
+            "op": "mutate",
+            "table": self.datapath.table,
+            "where": _where_uuid(self.datapath.uuid),
+            "mutations": mutations,
+        }
+
+
 def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
-    """The transaction that carries out ``plan``: guards, then row changes, then
-    one mutation per datapath that gains load balancers. An empty plan is an
+    """The transaction that carries out ``plan``: guards, then row changes,
+    then groups (which refer to new rows, so after them), then one mutation per
+    datapath that gains or loses load balancers or groups. An empty plan is an
     empty transaction (``["OVN_Northbound"]``): nothing to send."""
-    if not plan.changes:
+    if not plan:
         return Transaction([DATABASE], [])
     ops: list[Any] = [_comment(inputs)]
     origins: list[LoadBalancerRow | None] = [None]
     for guard, origin in _guards(plan):
         ops.append(guard)
         origins.append(origin)
-    attach: dict[Datapath, list[Any]] = {}
+    per_datapath: dict[str, _DatapathMutations] = {}
+
+    def on(datapath: Datapath) -> _DatapathMutations:
+        return per_datapath.setdefault(datapath.uuid, _DatapathMutations(datapath, [], [], [], []))
+
+    references: dict[str, list[Any]] = {}
     for index, change in enumerate(plan.changes, start=1):
         change_ops, reference = _change_ops(change, index)
         ops.extend(change_ops)
         origins.extend([change.wanted] * len(change_ops))
+        references[change.name] = reference
         for datapath in change.attach:
-            attach.setdefault(datapath, []).append(reference)
-    for datapath, references in attach.items():
-        ops.append(
-            {
-                "op": "mutate",
-                "table": datapath.table,
-                "where": _where_uuid(datapath.uuid),
-                "mutations": [["load_balancer", "insert", ["set", references]]],
-            }
-        )
+            on(datapath).attach.append(reference)
+        for datapath in change.detach:
+            on(datapath).detach.append(reference)
+    for number, group in enumerate(plan.groups, start=1):
+        added = [["uuid", uuid] if uuid is not None else references[name] for name, uuid in group.add_members]
+        if group.existing is None:
+            ops.append(_insert_group(group.name, added, f"group{number}"))
+            reference = ["named-uuid", f"group{number}"]
+        else:
+            reference = ["uuid", group.existing.uuid]
+            mutations = []
+            if group.remove_members:
+                mutations.append(["load_balancer", "delete", ["set", [["uuid", u] for _, u in group.remove_members]]])
+            if added:
+                mutations.append(["load_balancer", "insert", ["set", added]])
+            if mutations:
+                where = _where_uuid(group.existing.uuid)
+                ops.append({"op": "mutate", "table": "Load_Balancer_Group", "where": where, "mutations": mutations})
+        if group.action == "remove":
+            # Its strong references go in the datapaths' mutations below; a
+            # delete with any left would fail the whole transaction.
+            ops.append({"op": "delete", "table": "Load_Balancer_Group", "where": [["_uuid", "==", reference]]})
+        origins.extend([None] * (len(ops) - len(origins)))
+        for datapath in group.attach:
+            on(datapath).attach_groups.append(reference)
+        for datapath in group.detach:
+            on(datapath).detach_groups.append(reference)
+    for datapath_mutations in per_datapath.values():
+        ops.append(datapath_mutations.op())
         origins.append(None)
     return Transaction([DATABASE, *ops], origins)
 

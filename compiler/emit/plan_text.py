@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 
-from ..plan import HealthCheckChange, MapDiff, Plan, RowChange
+from ..plan import GroupChange, HealthCheckChange, MapDiff, Plan, RowChange
 
 
 def _q(value: str) -> str:
@@ -65,9 +65,35 @@ def _row_lines(change: RowChange) -> Iterator[str]:
             details.extend(_health_check_lines(check))
         details.extend(_map_lines("mapping", change.ip_port_mappings))
         details.extend(_map_lines("external_id", change.external_ids, " = "))
+        details.extend(_map_lines("option", change.options, " = "))
+        if change.selection_fields is not None:
+            before, after = (" ".join(fields) or "(none)" for fields in change.selection_fields)
+            details.append(
+                f"~ selection_fields: {before} => {after}" if change.existing else f"+ selection_fields: {after}"
+            )
         details.extend(f"+ attach to {datapath.table} {datapath.name}" for datapath in change.attach)
+        details.extend(
+            f"- detach from {datapath.table} {datapath.name} (its group reaches it)" for datapath in change.detach
+        )
     for line in details:
         yield "    " + line
+
+
+def _group_lines(group: GroupChange) -> Iterator[str]:
+    sign = {"add": "+", "change": "~", "remove": "-"}[group.action]
+    where = f"  ({group.wanted.source.file}:{group.wanted.source.line})" if group.wanted is not None else ""
+    if group.existing is not None:
+        others = len(group.existing.load_balancer)
+        where += f"  (_uuid {group.existing.uuid}, {others} member{'s' if others != 1 else ''})"
+    yield f"{sign} load balancer group {_q(group.name)}{where}"
+    for name, _ in group.add_members:
+        yield f"    + member {name}"
+    for name, uuid in group.remove_members:
+        yield f"    - member {name} (_uuid {uuid}): its network uses another group now"
+    for datapath in group.attach:
+        yield f"    + attach to {datapath.table} {datapath.name}"
+    for datapath in group.detach:
+        yield f"    - detach from {datapath.table} {datapath.name}"
 
 
 def render_plan(plan: Plan, inputs: Sequence[str], against: str) -> str:
@@ -85,6 +111,11 @@ def render_plan(plan: Plan, inputs: Sequence[str], against: str) -> str:
             )
         for change in changes:
             lines.extend("  " + line for line in _row_lines(change))
+    if plan.groups:
+        lines.append("")
+        lines.append("load balancer groups")
+        for group in plan.groups:
+            lines.extend("  " + line for line in _group_lines(group))
     lines.append("")
     unchanged = (
         f" {plan.unchanged} load balancer{'s' if plan.unchanged != 1 else ''} unchanged." if plan.unchanged else ""

@@ -21,11 +21,11 @@ from netaddr import EUI, IPAddress, IPNetwork
 
 from ..diagnostics import Diagnostic, SourceText, Span, did_you_mean, error, warning
 from ..ir import (
+    OPTION_KEYS,
     Backend,
     Document,
     Forward,
     ForwardPort,
-    OPTION_KEYS,
     HealthCheck,
     LoadBalancer,
     LoadBalancerOptions,

@@ -1157,7 +1157,9 @@ class ModelBuilder:
             return None
         return Target(version, f"target-ovn at {self.span(token)}", self.span(token))
 
-    def attach_names(self, block: Statement, terminal: str, what: str, key: str, spans: dict[str, Span]) -> tuple[str, ...] | None:
+    def attach_names(
+        self, block: Statement, terminal: str, what: str, key: str, spans: dict[str, Span]
+    ) -> tuple[str, ...] | None:
         names: list[str | None] = []
         for statement in self.each(block, terminal):
             for token in statement.args:

@@ -17,7 +17,17 @@ from collections.abc import Iterator
 from lark import Token
 
 from ..diagnostics import CompileError, SourceRegistry, SourceText
-from ..ir import Backend, Document, Forward, ForwardPort, LoadBalancer, LoadBalancerPort, Network, format_ports
+from ..ir import (
+    Backend,
+    Document,
+    Forward,
+    ForwardPort,
+    LoadBalancer,
+    LoadBalancerOptions,
+    LoadBalancerPort,
+    Network,
+    format_ports,
+)
 from .dsl import (
     Statement,
     decode_string,
@@ -29,6 +39,7 @@ from .dsl import (
     quote,
     user_key_text,
 )
+from .lb_options import option_texts
 
 INDENT = "    "
 _LIST_BLANKS = re.compile(r"[ \t]*,[ \t]*")
@@ -162,6 +173,8 @@ class _Printer:
 def document_to_dsl(document: Document) -> str:
     """The model as DSL text in canonical layout; reading it back gives an equal model."""
     lines = ["version 1"]
+    if document.declared_target is not None:
+        lines.append(f"target-ovn {document.declared_target.version}")
     for network in document.networks:
         lines.append("")
         lines.extend(_network(network))
@@ -179,6 +192,12 @@ def _network(network: Network) -> Iterator[str]:
         yield f"{INDENT}ipv6 {network.ipv6}"
     if network.router_mac is not None:
         yield f"{INDENT}router-mac {mac_text(network.router_mac)}"
+    if network.attach_routers:
+        yield " ".join([f"{INDENT}attach-router", *(name_text(name) for name in network.attach_routers)])
+    if network.attach_switches:
+        yield " ".join([f"{INDENT}attach-switch", *(name_text(name) for name in network.attach_switches)])
+    if network.lb_group is not None:
+        yield f"{INDENT}lb-group {name_text(network.lb_group)}"
     if network.switch_ports:
         yield ""
     for port in network.switch_ports:
@@ -193,6 +212,16 @@ def _user_config(user_config: tuple[tuple[str, str], ...]) -> list[str]:
     return [f"{user_key_text(key)} {quote(value)}" for key, value in user_config]
 
 
+def _options(options: LoadBalancerOptions) -> list[str]:
+    lines = []
+    for key, text in option_texts(options):
+        keyword = key.replace("_", "-")
+        if key == "affinity_timeout" and options.affinity_timeout is not None:
+            text = duration_text(options.affinity_timeout)
+        lines.append(keyword if text is None else f"{keyword} {text}")
+    return lines
+
+
 def _with_description(text: str, description: str) -> str:
     return f"{text} {quote(description)}" if description else text
 
@@ -205,6 +234,7 @@ def _load_balancer(lb: LoadBalancer) -> list[str]:
             f"health-check interval {duration_text(check.interval)} timeout {duration_text(check.timeout)} "
             f"success {check.success_count} failure {check.failure_count}"
         )
+    body += _options(lb.options)
     body += _user_config(lb.user_config)
     body += [_backend(backend) for backend in lb.backends]
     body += [_load_balancer_port(port) for port in lb.ports]
@@ -225,6 +255,7 @@ def _forward(fwd: Forward) -> list[str]:
     body = [f"description {quote(fwd.description)}"] if fwd.description else []
     if fwd.default_target is not None:
         body.append(f"default {fwd.default_target}")
+    body += _options(fwd.options)
     body += _user_config(fwd.user_config)
     body += [_forward_port(port) for port in fwd.ports]
     return [f"forward {fwd.listen_address} {{", *(INDENT + line for line in body), "}"]

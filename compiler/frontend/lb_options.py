@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from netaddr import IPAddress
 
@@ -77,7 +78,9 @@ def parse_selection_fields(text: str) -> tuple[tuple[str, ...] | None, Problems]
     fields: list[str] = []
     for offset, item in items:
         if item not in SELECTION_FIELDS:
-            problems.append((offset, f'selection_fields: unknown field "{item}"; OVN knows {", ".join(SELECTION_FIELDS)}'))
+            problems.append(
+                (offset, f'selection_fields: unknown field "{item}"; OVN knows {", ".join(SELECTION_FIELDS)}')
+            )
         elif item in fields:
             problems.append((offset, f'selection_fields: "{item}" is listed twice'))
         else:
@@ -125,10 +128,27 @@ def parse_option(key: str, text: str) -> Parsed:
         "hairpin_snat_ip": parse_hairpin_snat_ip,
         "neighbor_responder": parse_neighbor_responder,
     }
-    value, problems = parsers[key](text)  # type: ignore[operator]
+    value, problems = parsers[key](text)
     return Parsed(value, problems, "E209")
 
 
 def build_options(values: Mapping[str, object]) -> LoadBalancerOptions:
     """The options of the parsed values (config key -> value)."""
-    return LoadBalancerOptions(**{key: value for key, value in values.items() if key in OPTION_KEYS})  # type: ignore[arg-type]
+    known: dict[str, Any] = {key: value for key, value in values.items() if key in OPTION_KEYS}
+    return LoadBalancerOptions(**known)
+
+
+def option_texts(options: LoadBalancerOptions) -> list[tuple[str, str | None]]:
+    """(config key, value text) for every option that is set; None for a flag that is on."""
+    texts: list[tuple[str, str | None]] = []
+    for key in options.set_keys():
+        value = getattr(options, key)
+        if value is True:
+            texts.append((key, None))
+        elif key == "selection_fields":
+            texts.append((key, ", ".join(value)))
+        elif key == "hairpin_snat_ip":
+            texts.append((key, " ".join(str(address) for address in value)))
+        else:
+            texts.append((key, str(value)))
+    return texts

@@ -20,6 +20,7 @@ from typing import Any
 from .. import Compilation
 from ..emit.ovsdb import DATABASE, Transaction, build_plan_transaction, describe_guard
 from ..gcpause import paused_gc
+from ..ovn_versions import OLDEST_SUPPORTED, SCHEMA_RELEASES, release_of_schema
 from ..plan import Plan, plan_compilation
 from .client import Connection, OvsdbError, SslFiles, connect
 from .state import READ_COLUMNS, read_state
@@ -50,7 +51,14 @@ def check_schema(schema: dict[str, Any]) -> str:
         missing = [c for c in columns if c not in tables[table].get("columns", {})]
         if missing:
             raise OvsdbError(f"the server's {DATABASE} schema lacks {table} column(s) {', '.join(missing)}")
-    return str(schema.get("version", "?"))
+    version = str(schema.get("version", "?"))
+    if release_of_schema(version) is None:
+        raise OvsdbError(
+            f"the server's {DATABASE} schema {version} is older than OVN {OLDEST_SUPPORTED}'s "
+            f"({'.'.join(str(part) for part in SCHEMA_RELEASES[0][0])}), "
+            "the oldest OVN ovn-lbc supports"
+        )
+    return version
 
 
 def _describe(txn: Transaction, index: int) -> str:
@@ -109,8 +117,9 @@ def plan_live(
     destroy: bool = False,
 ) -> tuple[Plan, str]:
     """The plan against a live database, and the database's address."""
-    with _session(remote, ssl_files) as (connection, _):
-        return plan_compilation(compilation, read_state(connection), adopt=adopt, destroy=destroy), connection.remote
+    with _session(remote, ssl_files) as (connection, version):
+        state = read_state(connection, version)
+        return plan_compilation(compilation, state, adopt=adopt, destroy=destroy), connection.remote
 
 
 def send(connection: Connection, txn: Transaction, *, wait: str = "none", timeout: float = 60.0) -> int:
@@ -152,9 +161,9 @@ def apply_compilation(
     started = time.perf_counter()
     with _session(remote, ssl_files) as (connection, version):
         with paused_gc():
-            plan = plan_compilation(compilation, read_state(connection), adopt=adopt, destroy=destroy)
+            plan = plan_compilation(compilation, read_state(connection, version), adopt=adopt, destroy=destroy)
             txn = build_plan_transaction(plan, inputs)
-        if progress and plan.changes:
+        if progress and plan:
             print(
                 f"ovn-lbc: {plan.summary()} Sending {len(txn.params) - 1} operations to {connection.remote} "
                 f"(schema {version})...",

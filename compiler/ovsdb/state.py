@@ -23,13 +23,24 @@ from .client import Connection, OvsdbError
 DATABASE = "OVN_Northbound"
 
 # The columns a plan reads, per table; a guard checks exactly these.
-LOAD_BALANCER_COLUMNS = ("name", "protocol", "vips", "health_check", "ip_port_mappings", "external_ids")
+LOAD_BALANCER_COLUMNS = (
+    "name",
+    "protocol",
+    "vips",
+    "health_check",
+    "ip_port_mappings",
+    "external_ids",
+    "options",
+    "selection_fields",
+)
 HEALTH_CHECK_COLUMNS = ("vip", "options", "external_ids")
+GROUP_COLUMNS = ("name", "load_balancer")
 READ_COLUMNS: dict[str, tuple[str, ...]] = {
     "Load_Balancer": LOAD_BALANCER_COLUMNS,
     "Load_Balancer_Health_Check": HEALTH_CHECK_COLUMNS,
-    "Logical_Switch": ("name", "load_balancer", "ports"),
-    "Logical_Router": ("name", "load_balancer"),
+    "Load_Balancer_Group": GROUP_COLUMNS,
+    "Logical_Switch": ("name", "load_balancer", "load_balancer_group", "ports"),
+    "Logical_Router": ("name", "load_balancer", "load_balancer_group"),
     "Logical_Switch_Port": ("name", "addresses", "dynamic_addresses"),
 }
 
@@ -43,6 +54,17 @@ class DbLoadBalancer:
     health_check: tuple[str, ...]
     ip_port_mappings: Mapping[str, str]
     external_ids: Mapping[str, str]
+    options: Mapping[str, str]
+    selection_fields: tuple[str, ...]  # sorted
+
+
+@dataclass(frozen=True, slots=True)
+class DbGroup:
+    """A Load_Balancer_Group: its (unique) name and member load balancers."""
+
+    uuid: str
+    name: str
+    load_balancer: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +84,7 @@ class DbDatapath:
     name: str
     load_balancer: frozenset[str]
     ports: tuple[str, ...] = ()
+    load_balancer_group: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +100,9 @@ class NorthboundState:
     health_checks: Mapping[str, DbHealthCheck]
     datapaths: tuple[DbDatapath, ...]
     switch_ports: Mapping[str, DbSwitchPort]
+    groups: tuple[DbGroup, ...] = ()
+    # The NB schema's version when known (a live database, a backup); a JSON dump has none.
+    schema_version: str | None = None
 
 
 # -- OVSDB JSON notation ------------------------------------------------------
@@ -122,7 +148,13 @@ def encode_load_balancer(row: DbLoadBalancer) -> dict[str, Any]:
         "health_check": encode_uuids(row.health_check),
         "ip_port_mappings": encode_map(row.ip_port_mappings),
         "external_ids": encode_map(row.external_ids),
+        "options": encode_map(row.options),
+        "selection_fields": ["set", list(row.selection_fields)],
     }
+
+
+def encode_group(row: DbGroup) -> dict[str, Any]:
+    return {"name": row.name, "load_balancer": encode_uuids(row.load_balancer)}
 
 
 def encode_health_check(row: DbHealthCheck) -> dict[str, Any]:
@@ -139,7 +171,7 @@ def _column(row: Mapping[str, Any], name: str, empty: Any) -> Any:
     return row.get(name, empty)
 
 
-def state_from_tables(tables: Tables) -> NorthboundState:
+def state_from_tables(tables: Tables, schema_version: str | None = None) -> NorthboundState:
     empty_map: list[Any] = ["map", []]
     empty_set: list[Any] = ["set", []]
     load_balancers = tuple(
@@ -151,8 +183,18 @@ def state_from_tables(tables: Tables) -> NorthboundState:
             health_check=tuple(sorted(_set(_column(row, "health_check", empty_set)))),
             ip_port_mappings=_map(_column(row, "ip_port_mappings", empty_map)),
             external_ids=_map(_column(row, "external_ids", empty_map)),
+            options=_map(_column(row, "options", empty_map)),
+            selection_fields=tuple(sorted(_set(_column(row, "selection_fields", empty_set)))),
         )
         for uuid, row in sorted(tables.get("Load_Balancer", {}).items())
+    )
+    groups = tuple(
+        DbGroup(
+            uuid=uuid,
+            name=_atom(_column(row, "name", "")),
+            load_balancer=frozenset(_set(_column(row, "load_balancer", empty_set))),
+        )
+        for uuid, row in sorted(tables.get("Load_Balancer_Group", {}).items())
     )
     health_checks = {
         uuid: DbHealthCheck(
@@ -170,6 +212,7 @@ def state_from_tables(tables: Tables) -> NorthboundState:
             name=_atom(_column(row, "name", "")),
             load_balancer=frozenset(_set(_column(row, "load_balancer", empty_set))),
             ports=tuple(sorted(_set(_column(row, "ports", empty_set)))),
+            load_balancer_group=frozenset(_set(_column(row, "load_balancer_group", empty_set))),
         )
         for table in ("Logical_Router", "Logical_Switch")
         for uuid, row in sorted(tables.get(table, {}).items())
@@ -182,10 +225,10 @@ def state_from_tables(tables: Tables) -> NorthboundState:
         )
         for uuid, row in tables.get("Logical_Switch_Port", {}).items()
     }
-    return NorthboundState(load_balancers, health_checks, datapaths, switch_ports)
+    return NorthboundState(load_balancers, health_checks, datapaths, switch_ports, groups, schema_version)
 
 
-def read_state(connection: Connection) -> NorthboundState:
+def read_state(connection: Connection, schema_version: str | None = None) -> NorthboundState:
     """Every row of the tables a plan reads, in one transaction (one snapshot)."""
     selects = [
         {"op": "select", "table": table, "where": [], "columns": ["_uuid", *columns]}
@@ -198,7 +241,7 @@ def read_state(connection: Connection) -> NorthboundState:
         table: {row["_uuid"][1]: row for row in answer["rows"]}
         for table, answer in zip(READ_COLUMNS, result, strict=True)
     }
-    return state_from_tables(tables)
+    return state_from_tables(tables, schema_version)
 
 
 # -- offline copies ---------------------------------------------------------------
@@ -215,7 +258,10 @@ def state_from_dump(text: str) -> NorthboundState:
     backup = text.startswith("OVSDB JSON ")
     # A copy is a file from elsewhere: any row not in OVSDB's notation is the file's fault, said as such.
     try:
-        return state_from_tables(_backup_tables(text) if backup else tables_from_dump(text))
+        if backup:
+            schema, tables = _backup_tables(text)
+            return state_from_tables(tables, str(schema.get("version")) if schema.get("version") else None)
+        return state_from_tables(tables_from_dump(text))
     except DumpError:
         raise
     except (OvsdbError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
@@ -253,7 +299,7 @@ def tables_from_dump(text: str) -> dict[str, dict[str, dict[str, Any]]]:
     return tables
 
 
-def _backup_tables(text: str) -> dict[str, dict[str, dict[str, Any]]]:
+def _backup_tables(text: str) -> tuple[dict[str, Any], dict[str, dict[str, dict[str, Any]]]]:
     """Replay a standalone database file: a schema record, then transactions."""
     tables: dict[str, dict[str, dict[str, Any]]] = {}
     records = _backup_records(text)
@@ -272,7 +318,7 @@ def _backup_tables(text: str) -> dict[str, dict[str, dict[str, Any]]]:
                     current[uuid] = {**current[uuid], **_apply_diff(current[uuid], row, kinds)}
                 else:
                     current[uuid] = {**current.get(uuid, {}), **row}
-    return tables
+    return schema, tables
 
 
 def _backup_records(text: str) -> list[dict[str, Any]]:
