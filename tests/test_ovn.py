@@ -32,7 +32,9 @@ def nb_state(ovn: Sandbox) -> dict[str, Any]:
             "ip_port_mappings": row["ip_port_mappings"],
             "external_ids": row["external_ids"],
             "options": row["options"],
-            "selection_fields": row["selection_fields"] if isinstance(row["selection_fields"], list) else [row["selection_fields"]],
+            "selection_fields": row["selection_fields"]
+            if isinstance(row["selection_fields"], list)
+            else [row["selection_fields"]],
             "health_checks": sorted((checks[u]["vip"], json.dumps(checks[u]["options"], sort_keys=True)) for u in hc),
             "uuid": row["_uuid"],
         }

@@ -140,7 +140,32 @@ def _remove_load_balancer(data: Any) -> None:
     data["networks"][0]["forwards"] = [{"listen_address": "10.171.5.20", "config": {"target_address": "10.135.209.9"}}]
 
 
+def _affinity(data: Any) -> None:
+    _lb(data)["config"]["affinity_timeout"] = "60"
+
+
+def _selection_fields(data: Any) -> None:
+    _lb(data)["config"]["selection_fields"] = "ip_src,tp_src"
+
+
+def _attach_switch(data: Any) -> None:
+    data["networks"][0]["attach_switches"] = ["clients"]
+
+
+def _lb_group(data: Any) -> None:
+    data["networks"][0]["lb_group"] = "web-group"
+
+
 EDITS: dict[str, tuple[Callable[[Any], None], dict[tuple[str, str], int]]] = {
+    "affinity-timeout": (_affinity, {("mutate", "Load_Balancer"): 1}),
+    "selection-fields": (_selection_fields, {("update", "Load_Balancer"): 1}),
+    "attach-switch": (_attach_switch, {("mutate", "Logical_Switch"): 1}),
+    # The group is made and attached; the row joins it and leaves the
+    # datapaths it reached directly (one mutate each does both).
+    "lb-group": (
+        _lb_group,
+        {("insert", "Load_Balancer_Group"): 1, ("mutate", "Logical_Router"): 1, ("mutate", "Logical_Switch"): 1},
+    ),
     "backend-port": (_edit_backend_port, {("mutate", "Load_Balancer"): 1}),
     "backend-address": (_edit_backend_address, {("mutate", "Load_Balancer"): 1}),
     "health-check-interval": (_edit_interval, {("mutate", "Load_Balancer_Health_Check"): 1}),
@@ -188,7 +213,7 @@ def test_each_edit_gives_the_minimal_transaction_and_the_rows_of_a_fresh_apply(
     data = load("ipv4-healthcheck.yaml")
     change(data)
     edited = write(tmp_path / "edited.yaml", data)
-    build_topology(ovn, compile_files([str(original)]).document)
+    build_topology(ovn, compile_files([str(edited)]).document)  # with any switch the edit attaches to
     assert main(["apply", str(original), "--db", ovn.nb_remote]) == 0
     before = uuids_by_name(ovn)
 
@@ -197,7 +222,7 @@ def test_each_edit_gives_the_minimal_transaction_and_the_rows_of_a_fresh_apply(
 
     # The same rows as applying the edited file to an empty database ...
     with Sandbox(str(tmp_path / "fresh"), northd=False) as fresh:
-        build_topology(fresh, compile_files([str(original)]).document)
+        build_topology(fresh, compile_files([str(edited)]).document)
         assert main(["apply", str(edited), "--db", fresh.nb_remote]) == 0
         assert without_uuids(nb_state(ovn)) == without_uuids(nb_state(fresh))
     # ... the rows that stayed kept their UUIDs, no health check is orphaned,
