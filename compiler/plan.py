@@ -482,7 +482,7 @@ def _destroyed_groups(
         users = [d for d in state.datapaths if existing.uuid in d.load_balancer_group]
         if any((d.table, d.name) not in ours for d in users):
             continue
-        detach = tuple(Datapath(d.table, d.name, d.uuid) for d in users)
+        detach = tuple(sorted((Datapath(d.table, d.name, d.uuid) for d in users), key=lambda d: (d.table, d.name)))
         result.append(GroupChange(group.name, "remove", None, existing, detach=detach))
     return tuple(result)
 
