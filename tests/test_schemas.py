@@ -191,15 +191,21 @@ def test_the_schema_directory_has_every_supported_release() -> None:
     pytest.skip(message)
 
 
+def sample_on_server(nb_server: StartServer, schema: Path | None, sample: Path) -> tuple[Compilation, Sandbox]:
+    """The sample compiled for the schema's release, and a fresh server of that schema with its datapaths."""
+    schema = need(schema)
+    compilation = compile_files([str(sample)], ovn_version=compile_target(release_of_file(schema)))
+    server = nb_server(schema)
+    create_datapaths(server, compilation.document)
+    return compilation, server
+
+
 @pytest.mark.parametrize("sample", sample_paths(), ids=lambda path: path.name)
 @pytest.mark.parametrize("schema", schema_params())
 def test_apply_writes_every_sample_into_every_release(
     nb_server: StartServer, schema: Path | None, sample: Path
 ) -> None:
-    schema = need(schema)
-    compilation = compile_files([str(sample)], ovn_version=compile_target(release_of_file(schema)))
-    server = nb_server(schema)
-    create_datapaths(server, compilation.document)
+    compilation, server = sample_on_server(nb_server, schema, sample)
     # Raises OvsdbError, naming the operation, if the server refuses anything.
     apply_compilation(compilation, [sample.name], server.nb_remote)
     assert_rows_are_the_compilations(server, compilation)
@@ -212,10 +218,7 @@ def test_apply_writes_every_sample_into_every_release(
 def test_the_blind_transaction_of_every_sample_is_accepted(
     nb_server: StartServer, schema: Path | None, sample: Path
 ) -> None:
-    schema = need(schema)
-    compilation = compile_files([str(sample)], ovn_version=compile_target(release_of_file(schema)))
-    server = nb_server(schema)
-    create_datapaths(server, compilation.document)
+    compilation, server = sample_on_server(nb_server, schema, sample)
     assert_no_errors(transact(server, emit_json(compilation.changes, [sample.name])))
     assert_rows_are_the_compilations(server, compilation)
 
