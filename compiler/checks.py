@@ -418,6 +418,14 @@ def check_options(document: Document) -> Iterator[Diagnostic]:
                     "raising the empty_lb event",
                     "keep one of them (ovn-nbctl lb-add refuses --reject with --event too)",
                 )
+            for address in options.hairpin_snat_ip:
+                if address.version != obj.listen_address.version:
+                    yield error(
+                        obj.at("config.hairpin_snat_ip"),
+                        "E321",
+                        f"hairpin_snat_ip {address} is IPv{address.version}, and every VIP of "
+                        f"{obj.listen_address} is IPv{obj.listen_address.version}: it would never be used",
+                    )
             if kind == "forward":
                 for key in options.set_keys():
                     if key in _FORWARD_REFUSES:
@@ -425,9 +433,8 @@ def check_options(document: Document) -> Iterator[Diagnostic]:
                             obj.at(f"config.{key}"), "E321", f"{key} cannot apply to a forward: {_FORWARD_REFUSES[key]}"
                         )
                 continue
-            family = obj.listen_address.version
             for field_name in options.selection_fields:
-                if field_name.startswith("ipv6_") and family == 4:
+                if field_name.startswith("ipv6_") and obj.listen_address.version == 4:
                     yield error(
                         obj.at("config.selection_fields"),
                         "E321",
@@ -442,15 +449,6 @@ def check_options(document: Document) -> Iterator[Diagnostic]:
                     "reject has no effect without health checks: only failed health checks leave a VIP "
                     "without an available backend",
                 )
-        for _kind, obj in _listeners(network):
-            for address in obj.options.hairpin_snat_ip:
-                if address.version != obj.listen_address.version:
-                    yield error(
-                        obj.at("config.hairpin_snat_ip"),
-                        "E321",
-                        f"hairpin_snat_ip {address} is IPv{address.version}, and every VIP of "
-                        f"{obj.listen_address} is IPv{obj.listen_address.version}: it would never be used",
-                    )
 
 
 def _version_problem(document: Document, key: str, span: Span, what: str) -> Diagnostic | None:

@@ -14,7 +14,6 @@ import yaml
 
 from .frontend.dsl import mac_text
 from .frontend.dsl_format import document_to_dsl
-from .frontend.lb_options import option_texts
 from .ir import (
     Backend,
     Document,
@@ -107,7 +106,7 @@ def _load_balancer(lb: LoadBalancer) -> dict[str, Any]:
 
 
 def _options(options: LoadBalancerOptions) -> dict[str, str]:
-    return {key: "true" if text is None else text for key, text in option_texts(options)}
+    return {key: "true" if text is None else text for key, text in options.config_values()}
 
 
 def _backend(backend: Backend) -> dict[str, Any]:

@@ -102,12 +102,33 @@ class LoadBalancerOptions:
 
     def set_keys(self) -> list[str]:
         """The config keys that are not at their default, in declaration order."""
-        return [name for name in _OPTION_NAMES if getattr(self, name) != getattr(_DEFAULT_OPTIONS, name)]
+        return [name for name in OPTION_KEYS if getattr(self, name) != getattr(_DEFAULT_OPTIONS, name)]
+
+    def config_values(self) -> list[tuple[str, str | None]]:
+        """(config key, value as text) of every option that is set; None for a flag that is on.
+
+        The one text form: OVN's ``options`` values (hairpin addresses space
+        separated, as OVN wants them) and what convert/fmt print back.
+        """
+        texts: list[tuple[str, str | None]] = []
+        for key in self.set_keys():
+            value = getattr(self, key)
+            if value is True:
+                texts.append((key, None))
+            elif key == "selection_fields":
+                texts.append((key, ", ".join(value)))
+            elif key == "hairpin_snat_ip":
+                texts.append((key, " ".join(str(address) for address in value)))
+            else:
+                texts.append((key, str(value)))
+        return texts
 
 
-_OPTION_NAMES = tuple(LoadBalancerOptions.__dataclass_fields__)
+# The config keys of the options, which are also OVN's option keys (but
+# selection_fields, a column of its own).
+OPTION_KEYS = tuple(LoadBalancerOptions.__dataclass_fields__)
+BOOLEAN_OPTION_KEYS = tuple(key for key, f in LoadBalancerOptions.__dataclass_fields__.items() if f.type == "bool")
 _DEFAULT_OPTIONS = LoadBalancerOptions()
-OPTION_KEYS = _OPTION_NAMES
 
 
 @dataclass(frozen=True, slots=True)

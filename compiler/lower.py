@@ -199,16 +199,7 @@ def _forward_rows(network: Network, fwd: Forward) -> Iterator[LoadBalancerRow]:
 
 def option_pairs(options: LoadBalancerOptions) -> Pairs:
     """Load_Balancer ``options``: only what differs from OVN's defaults."""
-    pairs: dict[str, str] = {}
-    if options.affinity_timeout is not None:
-        pairs["affinity_timeout"] = str(options.affinity_timeout)
-    for flag in ("reject", "event", "skip_snat", "add_route", "ct_flush", "use_stateless_nat"):
-        if getattr(options, flag):
-            pairs[flag] = "true"
-    if options.hairpin_snat_ip:
-        pairs["hairpin_snat_ip"] = " ".join(str(address) for address in options.hairpin_snat_ip)
-    if options.neighbor_responder is not None:
-        pairs["neighbor_responder"] = options.neighbor_responder
+    pairs = {key: text or "true" for key, text in options.config_values() if key != "selection_fields"}
     return tuple(sorted(pairs.items()))
 
 

@@ -53,10 +53,9 @@ def parse_ovn_version(text: str) -> OvnVersion | str:
 
 @dataclass(frozen=True, slots=True)
 class Feature:
-    """A feature, the release that brought it, and (for a backport) the
-    earlier series' patch release that has it too."""
+    """The release that brought a feature, and (for a backport) the earlier
+    series' patch release that has it too."""
 
-    what: str
     since: OvnVersion
     backport: OvnVersion | None = None
 
@@ -75,19 +74,19 @@ class Feature:
 # older than OLDEST_SUPPORTED are kept: they document the option, and the
 # table stays right if the oldest supported release ever moves back.
 FEATURES: dict[str, Feature] = {
-    "reject": Feature("options:reject", OvnVersion(21, 3)),
-    "hairpin_snat_ip": Feature("options:hairpin_snat_ip", OvnVersion(21, 3)),
-    "skip_snat": Feature("options:skip_snat", OvnVersion(21, 6)),
-    "add_route": Feature("options:add_route", OvnVersion(21, 9)),
-    "lb_group": Feature("Load_Balancer_Group", OvnVersion(21, 9)),
-    "neighbor_responder": Feature("options:neighbor_responder", OvnVersion(22, 6)),
-    "affinity_timeout": Feature("options:affinity_timeout", OvnVersion(22, 12)),
-    "template": Feature("options:template", OvnVersion(23, 3)),
-    "ct_flush": Feature("options:ct_flush", OvnVersion(23, 6), backport=OvnVersion(23, 3, 1)),
-    "selection_fields_ipv6": Feature("selection_fields ipv6_src/ipv6_dst", OvnVersion(25, 3)),
-    "use_stateless_nat": Feature("options:use_stateless_nat", OvnVersion(25, 3)),
-    "mapping_az": Feature('the ":az" suffix of ip_port_mappings', OvnVersion(25, 9)),
-    "distributed": Feature("options:distributed", OvnVersion(26, 3)),
+    "reject": Feature(OvnVersion(21, 3)),
+    "hairpin_snat_ip": Feature(OvnVersion(21, 3)),
+    "skip_snat": Feature(OvnVersion(21, 6)),
+    "add_route": Feature(OvnVersion(21, 9)),
+    "lb_group": Feature(OvnVersion(21, 9)),
+    "neighbor_responder": Feature(OvnVersion(22, 6)),
+    "affinity_timeout": Feature(OvnVersion(22, 12)),
+    "template": Feature(OvnVersion(23, 3)),
+    "ct_flush": Feature(OvnVersion(23, 6), backport=OvnVersion(23, 3, 1)),
+    "selection_fields_ipv6": Feature(OvnVersion(25, 3)),
+    "use_stateless_nat": Feature(OvnVersion(25, 3)),
+    "mapping_az": Feature(OvnVersion(25, 9)),  # the ":az" suffix of ip_port_mappings values
+    "distributed": Feature(OvnVersion(26, 3)),
 }
 
 # Northbound schema version -> the first release that shipped it. A database

@@ -32,23 +32,26 @@ def nb_state(ovn: Sandbox) -> dict[str, Any]:
             "ip_port_mappings": row["ip_port_mappings"],
             "external_ids": row["external_ids"],
             "options": row["options"],
-            "selection_fields": row["selection_fields"]
-            if isinstance(row["selection_fields"], list)
-            else [row["selection_fields"]],
+            "selection_fields": _refs(row["selection_fields"]),
             "health_checks": sorted((checks[u]["vip"], json.dumps(checks[u]["options"], sort_keys=True)) for u in hc),
             "uuid": row["_uuid"],
         }
+    by_uuid = {lb["uuid"]: lb for lb in state.values()}
+    for lb in state.values():
+        lb["attached"] = []
     groups = {row["_uuid"]: row for row in dump_table(ovn, "Load_Balancer_Group")}
     for table in ("Logical_Router", "Logical_Switch"):
         for datapath in dump_table(ovn, table):
-            for lb in state.values():
-                if lb["uuid"] in _refs(datapath["load_balancer"]):
-                    lb.setdefault("attached", []).append(f"{table}:{datapath['name']}")
-                for group in _refs(datapath["load_balancer_group"]):
-                    if lb["uuid"] in _refs(groups[group]["load_balancer"]):
-                        lb.setdefault("attached", []).append(f"{table}:{datapath['name']} via {groups[group]['name']}")
+            where = f"{table}:{datapath['name']}"
+            for uuid in _refs(datapath["load_balancer"]):
+                if uuid in by_uuid:
+                    by_uuid[uuid]["attached"].append(where)
+            for group in _refs(datapath["load_balancer_group"]):
+                for uuid in _refs(groups[group]["load_balancer"]):
+                    if uuid in by_uuid:
+                        by_uuid[uuid]["attached"].append(f"{where} via {groups[group]['name']}")
     for lb in state.values():
-        lb["attached"] = sorted(lb.get("attached", []))
+        lb["attached"].sort()
     return state
 
 

@@ -129,42 +129,46 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
     ops: list[Any] = [_comment(inputs)]
     # Each datapath once, with the first row that needs it, to say where it is named.
     needed_by: dict[tuple[str, str], LoadBalancerRow | None] = {}
+    first_member: dict[str, LoadBalancerRow] = {}
     for row in changes.rows:
         for key in row.datapaths:
             needed_by.setdefault(key, row)
-    members = {group.name: changes.members(group.name) for group in changes.groups}
+        if row.group is not None:
+            first_member.setdefault(row.group, row)
     for group in changes.groups:
         for key in group.datapaths:
-            needed_by.setdefault(key, members[group.name][0] if members[group.name] else None)
+            needed_by.setdefault(key, first_member.get(group.name))
     origins: list[LoadBalancerRow | None] = [None] * len(ops)
     for (table, name), origin in needed_by.items():
         ops.append(_guard(table, [["name", "==", name]], ["name"], [{"name": name}]))
         origins.append(origin)
-    attach: dict[tuple[str, str], list[Any]] = {key: [] for key in needed_by}
+    attach_rows: dict[tuple[str, str], list[Any]] = {key: [] for key in needed_by}
+    attach_groups: dict[tuple[str, str], list[Any]] = {key: [] for key in needed_by}
     group_members: dict[str, list[Any]] = {group.name: [] for group in changes.groups}
     for index, row in enumerate(changes.rows, start=1):
         row_ops, lb_name = _row_ops(row, index)
         ops.extend(row_ops)
         origins.extend([row] * len(row_ops))
         for key in row.datapaths:
-            attach[key].append(["named-uuid", lb_name])
+            attach_rows[key].append(["named-uuid", lb_name])
         if row.group is not None:
             group_members[row.group].append(["named-uuid", lb_name])
     for number, group in enumerate(changes.groups, start=1):
         ops.append(_insert_group(group.name, group_members[group.name], f"group{number}"))
-        origins.append(members[group.name][0] if members[group.name] else None)
+        origins.append(first_member.get(group.name))
         for key in group.datapaths:
-            attach[key].append(["named-uuid", f"group{number}"])
-    for (table, name), references in attach.items():
-        lbs = [ref for ref in references if not ref[1].startswith("group")]
-        groups = [ref for ref in references if ref[1].startswith("group")]
+            attach_groups[key].append(["named-uuid", f"group{number}"])
+    for (table, name), origin in needed_by.items():
         mutations = [
             [column, "insert", ["set", refs]]
-            for column, refs in (("load_balancer", lbs), ("load_balancer_group", groups))
+            for column, refs in (
+                ("load_balancer", attach_rows[(table, name)]),
+                ("load_balancer_group", attach_groups[(table, name)]),
+            )
             if refs
         ]
         ops.append({"op": "mutate", "table": table, "where": [["name", "==", name]], "mutations": mutations})
-        origins.append(needed_by[(table, name)])
+        origins.append(origin)
     return Transaction([DATABASE, *ops], origins)
 
 

@@ -39,7 +39,6 @@ from .dsl import (
     quote,
     user_key_text,
 )
-from .lb_options import option_texts
 
 INDENT = "    "
 _LIST_BLANKS = re.compile(r"[ \t]*,[ \t]*")
@@ -214,7 +213,7 @@ def _user_config(user_config: tuple[tuple[str, str], ...]) -> list[str]:
 
 def _options(options: LoadBalancerOptions) -> list[str]:
     lines = []
-    for key, text in option_texts(options):
+    for key, text in options.config_values():
         keyword = key.replace("_", "-")
         if key == "affinity_timeout" and options.affinity_timeout is not None:
             text = duration_text(options.affinity_timeout)

@@ -13,10 +13,9 @@ from typing import Any
 
 from netaddr import IPAddress
 
-from ..ir import NEIGHBOR_RESPONDER_MODES, OPTION_KEYS, SELECTION_FIELDS, LoadBalancerOptions
+from ..ir import BOOLEAN_OPTION_KEYS, NEIGHBOR_RESPONDER_MODES, SELECTION_FIELDS, LoadBalancerOptions
 from .values import parse_address, parse_bool
 
-BOOLEAN_OPTIONS = ("reject", "event", "skip_snat", "add_route", "ct_flush", "use_stateless_nat")
 MAX_AFFINITY_TIMEOUT = 65535  # ovn-northd caps larger values and only logs a warning
 
 # OVN options ovn-lbc will not write, and why: the reason is the error message.
@@ -117,7 +116,7 @@ def parse_neighbor_responder(text: str) -> tuple[str | None, Problems]:
 
 def parse_option(key: str, text: str) -> Parsed:
     """One option's value from its text (``key`` is one of ir.OPTION_KEYS)."""
-    if key in BOOLEAN_OPTIONS:
+    if key in BOOLEAN_OPTION_KEYS:
         flag = parse_bool(text)
         if flag is None:
             return Parsed(None, [(0, f'{key}: "{text}" is not a boolean (use "true" or "false")')], "E206")
@@ -132,23 +131,6 @@ def parse_option(key: str, text: str) -> Parsed:
     return Parsed(value, problems, "E209")
 
 
-def build_options(values: Mapping[str, object]) -> LoadBalancerOptions:
-    """The options of the parsed values (config key -> value)."""
-    known: dict[str, Any] = {key: value for key, value in values.items() if key in OPTION_KEYS}
-    return LoadBalancerOptions(**known)
-
-
-def option_texts(options: LoadBalancerOptions) -> list[tuple[str, str | None]]:
-    """(config key, value text) for every option that is set; None for a flag that is on."""
-    texts: list[tuple[str, str | None]] = []
-    for key in options.set_keys():
-        value = getattr(options, key)
-        if value is True:
-            texts.append((key, None))
-        elif key == "selection_fields":
-            texts.append((key, ", ".join(value)))
-        elif key == "hairpin_snat_ip":
-            texts.append((key, " ".join(str(address) for address in value)))
-        else:
-            texts.append((key, str(value)))
-    return texts
+def build_options(values: Mapping[str, Any]) -> LoadBalancerOptions:
+    """The options of the parsed values (option config key -> value)."""
+    return LoadBalancerOptions(**values)
