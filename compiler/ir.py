@@ -259,7 +259,7 @@ class Target:
     span: Span | None = field(default=None, compare=False)
 
 
-DEFAULT_TARGET = Target(OLDEST_SUPPORTED, "the default (the oldest OVN ovn-lbc supports)")
+DEFAULT_TARGET = Target(OLDEST_SUPPORTED, "the default: the oldest OVN ovn-lbc supports")
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,7 @@ BAD: list[tuple[str, str, str, str]] = [
     ("E209", "affinity_timeout: soon", "affinity-timeout soon", "soon"),
     ("E209", "selection_fields: 'ip_src,ip_sauce'", "selection-fields ip_src,ip_sauce", "ip_sauce"),
     ("E209", "selection_fields: 'ip_src,ip_src'", "selection-fields ip_src, ip_src", "ip_src"),
+    ("E209", "selection_fields: 'ip_src,,tp_dst'", "selection-fields ip_src,,tp_dst", ",,"),
     ("E209", "hairpin_snat_ip: '192.0.2.1 192.0.2.2'", "hairpin-snat-ip 192.0.2.1 192.0.2.2", "192.0.2.2"),
     ("E209", "hairpin_snat_ip: '192.0.2.300'", "hairpin-snat-ip 192.0.2.300", "192.0.2.300"),
     ("E209", "neighbor_responder: some", "neighbor-responder some", "some"),
@@ -155,6 +156,14 @@ def test_a_feature_above_the_target_names_the_release_that_brought_it(tmp_path: 
     path.write_text(text.replace("version: 1\n", "version: 1\ntarget_ovn: '25.09'\n"), encoding="utf-8")
     assert main(["check", str(path)]) == 0
     assert main(["check", str(path), "--ovn-version", "24.03"]) == 1
+
+
+def test_an_empty_item_in_an_address_list_is_an_error(tmp_path: Path) -> None:
+    # YAML only: in the DSL the addresses are separate words, and a comma there is a syntax error.
+    text = yaml_text("hairpin_snat_ip: '192.0.2.1,'")
+    found = errors_of(tmp_path, text)
+    assert [c for c, _, _ in found] == ["E209"]
+    assert _caret_text(text, found[0][1], found[0][2], 1) == ","
 
 
 def test_unsupported_options_say_why(tmp_path: Path) -> None:

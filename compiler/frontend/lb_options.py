@@ -33,6 +33,8 @@ UNSUPPORTED_OPTIONS: dict[str, str] = {
 }
 
 _ITEM = re.compile(r"[^\s,]+")
+# An empty item: only blanks between the start or a comma and the next comma or the end.
+_EMPTY_ITEM = re.compile(r"(?:^|,)\s*(?=,|$)")
 _SECONDS = re.compile(r"0*([0-9]{1,12})([smh]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
 
@@ -69,9 +71,13 @@ def parse_affinity_timeout(text: str) -> tuple[int | None, Problems]:
     return seconds, []
 
 
+def _empty_items(text: str, what: str) -> Problems:
+    return [(match.start(), f"{what}: empty item in the list") for match in _EMPTY_ITEM.finditer(text)]
+
+
 def parse_selection_fields(text: str) -> tuple[tuple[str, ...] | None, Problems]:
     items = _items(text)
-    problems: Problems = []
+    problems: Problems = _empty_items(text, "selection_fields") if items else []
     if not items:
         return None, [(0, "selection_fields: name at least one field, like ip_src,ip_dst")]
     fields: list[str] = []
@@ -91,7 +97,7 @@ def parse_hairpin_snat_ip(text: str) -> tuple[tuple[IPAddress, ...] | None, Prob
     items = _items(text)
     if not items:
         return None, [(0, "hairpin_snat_ip: give one IPv4 and/or one IPv6 address")]
-    problems: Problems = []
+    problems: Problems = _empty_items(text, "hairpin_snat_ip")
     by_family: dict[int, IPAddress] = {}
     for offset, item in items:
         address = parse_address(item)
