@@ -14,7 +14,6 @@ from netaddr import IPAddress
 
 from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
 from .ir import Document, Forward, LoadBalancer, Network, PortRange, expand_ports
-from .lower import health_check_source, row_name
 from .ovn_versions import FEATURES
 
 Check = Callable[[Document], Iterable[Diagnostic]]
@@ -63,7 +62,7 @@ def check_row_names_unique(document: Document) -> Iterator[Diagnostic]:
     seen: dict[str, tuple[str, Span]] = {}
     for network in document.networks:
         for _kind, obj in _listeners(network):
-            name = row_name(network, obj.listen_address, "")
+            name = network.row_name(obj.listen_address, "")
             span = obj.at("listen_address")
             if name in seen and seen[name][0] != network.name:
                 yield error(
@@ -106,7 +105,7 @@ def check_no_sctp_health_checks(document: Document) -> Iterator[Diagnostic]:
 def _reserved(network: Network) -> dict[IPAddress, str]:
     reserved: dict[IPAddress, str] = {}
     for version in (4, 6):
-        source = health_check_source(network, version)
+        source = network.health_check_source(version)
         if source is not None:
             reserved[source] = f"network {network.name}'s IPv{version} health-check source address"
     return reserved
@@ -321,7 +320,7 @@ def check_health_check_sources(document: Document) -> Iterator[Diagnostic]:
                 continue
             span = lb.at("config.healthcheck")
             for version in sorted({b.target_address.version for b in lb.backends}):
-                if health_check_source(network, version) is not None:
+                if network.health_check_source(version) is not None:
                     continue
                 if version == 6:
                     yield error(

@@ -9,14 +9,15 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
-from . import Compilation, CompileError, __version__, compile_files
-from .diagnostics import Diagnostic, SourceRegistry, sort_diagnostics
+from .compilation import CheckedInput, Compilation, check_files, compile_files
+from .diagnostics import CompileError, Diagnostic, SourceRegistry, sort_diagnostics
 from .emit.nbctl import emit_nbctl
 from .emit.ovsdb import emit_json
 from .frontend import INPUT_FORMATS
 from .frontend.document import schema
 from .ovn_versions import OvnVersion, parse_ovn_version
 from .ovsdb.client import DEFAULT_REMOTE, OvsdbError, SslFiles
+from .version import __version__
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -284,24 +285,21 @@ def _ssl(args: argparse.Namespace) -> SslFiles:
     return SslFiles(args.private_key, args.certificate, args.ca_cert)
 
 
-def _plan(compilation: Compilation, args: argparse.Namespace) -> int:
+def _plan(checked: CheckedInput, args: argparse.Namespace) -> int:
+    from .apply import plan_against, plan_live
     from .emit.ovsdb import build_plan_transaction, transaction_json
     from .emit.plan_text import render_plan
-    from .ovsdb.apply import plan_live
     from .ovsdb.state import DumpError, state_from_dump
-    from .plan import plan_compilation
 
     inputs = _input_names(args.files)
     try:
         if args.from_dump is not None:
             with open(args.from_dump, encoding="utf-8") as handle:
                 state = state_from_dump(handle.read())
-            plan = plan_compilation(compilation, state, adopt=args.adopt, destroy=args.destroy)
+            plan = plan_against(checked, state, adopt=args.adopt, destroy=args.destroy)
             against = args.from_dump
         else:
-            plan, against = plan_live(
-                compilation, args.db, ssl_files=_ssl(args), adopt=args.adopt, destroy=args.destroy
-            )
+            plan, against = plan_live(checked, args.db, ssl_files=_ssl(args), adopt=args.adopt, destroy=args.destroy)
     except (OSError, UnicodeDecodeError, DumpError) as exc:
         print(f"ovn-lbc: plan: cannot read {args.from_dump}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -315,12 +313,12 @@ def _plan(compilation: Compilation, args: argparse.Namespace) -> int:
     return _write_or_fail(text, args.output)
 
 
-def _apply(compilation: Compilation | None, args: argparse.Namespace, *, destroy: bool = False) -> int:
-    from .ovsdb.apply import apply_compilation, apply_saved_plan, saved_plan_problem
+def _apply(checked: CheckedInput | None, args: argparse.Namespace, *, destroy: bool = False) -> int:
+    from .apply import apply_compilation, apply_saved_plan, saved_plan_problem
 
     remote = args.db
     try:
-        if compilation is None:
+        if checked is None:
             try:
                 with open(args.plan_file, encoding="utf-8") as handle:
                     params = json.load(handle)
@@ -333,7 +331,7 @@ def _apply(compilation: Compilation | None, args: argparse.Namespace, *, destroy
             report = apply_saved_plan(params, remote, ssl_files=_ssl(args), wait=args.wait, timeout=args.timeout)
         else:
             report = apply_compilation(
-                compilation,
+                checked,
                 _input_names(args.files),
                 remote,
                 ssl_files=_ssl(args),
@@ -424,15 +422,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _apply(None, args)
     planning = args.command in ("plan", "apply", "destroy")
     try:
-        compilation = compile_files(
-            args.files,
-            input_format=args.input_format,
-            against_database=planning,
-            ovn_version=args.ovn_version,
-        )
-        if compilation.warnings:
-            print(compilation.sources.render_all(sort_diagnostics(compilation.warnings)), file=sys.stderr)
-        return _run(compilation, args)
+        # Planning checks the file before connecting; the checks that need the
+        # database's facts run once they are read (compiler.compilation).
+        compiled: CheckedInput | Compilation
+        if planning:
+            compiled = check_files(
+                args.files, input_format=args.input_format, against_database=True, ovn_version=args.ovn_version
+            )
+        else:
+            compiled = compile_files(args.files, input_format=args.input_format, ovn_version=args.ovn_version)
+        if compiled.warnings:
+            print(compiled.sources.render_all(sort_diagnostics(compiled.warnings)), file=sys.stderr)
+        if isinstance(compiled, CheckedInput):
+            if args.command == "plan":
+                return _plan(compiled, args)
+            return _apply(compiled, args, destroy=args.command == "destroy")
+        return _run(compiled, args)
     except CompileError as exc:  # the input, or (when planning) the input against the database
         _print_diagnostics(exc)
         return EXIT_INVALID
@@ -446,12 +451,9 @@ def _run(compilation: Compilation, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_OK
-    if args.command == "plan":
-        return _plan(compilation, args)
-    if args.command in ("apply", "destroy"):
-        return _apply(compilation, args, destroy=args.command == "destroy")
     if args.command == "convert":
-        from .convert import document_to_dsl, document_to_yaml
+        from .emit.dsl import document_to_dsl
+        from .emit.yaml import document_to_yaml
 
         converted = (document_to_dsl if args.to == "dsl" else document_to_yaml)(compilation.document)
         return _write_or_fail(converted, args.output)

@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from netaddr import EUI, IPAddress, IPNetwork
 
+from .addresses import ipv4_health_check_source, ipv6_health_check_source
 from .diagnostics import Span
 from .ovn_versions import OLDEST_SUPPORTED, OvnVersion
 
@@ -239,6 +240,19 @@ class Network(_Located):
 
     def subnet(self, version: int) -> IPNetwork | None:
         return self.ipv4 if version == 4 else self.ipv6
+
+    def row_name(self, listen_address: IPAddress, protocol: str) -> str:
+        """``<row_prefix>-lb-<listen_address>-<protocol>``, the address canonical:
+        the Load_Balancer row's name (the checks hold these unique)."""
+        return f"{self.row_prefix}-lb-{listen_address}-{protocol}"
+
+    def health_check_source(self, version: int) -> IPAddress | None:
+        """The address health-check probes come from, for one address family."""
+        if version == 4:
+            return ipv4_health_check_source(self.ipv4) if self.ipv4 is not None else None
+        if self.ipv6 is None or self.router_mac is None:
+            return None
+        return ipv6_health_check_source(self.ipv6, self.router_mac)
 
     def datapaths(self) -> tuple[tuple[str, str], ...]:
         """(table, name) of every datapath the load balancers take effect on."""

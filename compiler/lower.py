@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from netaddr import IPAddress
 
-from .addresses import endpoint, host, ipv4_health_check_source, ipv6_health_check_source
+from .addresses import endpoint, host
 from .diagnostics import Span
 from .ir import Backend, Document, Forward, LoadBalancer, LoadBalancerOptions, Network, PortRange, expand_ports
 
@@ -78,20 +78,6 @@ class NorthboundChanges:
 
     def members(self, group: str) -> list[LoadBalancerRow]:
         return [row for row in self.rows if row.group == group]
-
-
-def row_name(network: Network, listen_address: IPAddress, protocol: str) -> str:
-    """``<row_prefix>-lb-<listen_address>-<protocol>``, the address canonical."""
-    return f"{network.row_prefix}-lb-{listen_address}-{protocol}"
-
-
-def health_check_source(network: Network, version: int) -> IPAddress | None:
-    """The address health-check probes come from, for one address family."""
-    if version == 4:
-        return ipv4_health_check_source(network.ipv4) if network.ipv4 is not None else None
-    if network.ipv6 is None or network.router_mac is None:
-        return None
-    return ipv6_health_check_source(network.ipv6, network.router_mac)
 
 
 def target_port(backend_ports: tuple[PortRange, ...], index: int, listen_port: int) -> int:
@@ -164,7 +150,7 @@ def _load_balancer_rows(
 
 def _probe_targets(network: Network) -> dict[IPAddress, str]:
     """For each switch-port address, its ip_port_mappings value ``<port>:<source>``."""
-    sources = {version: health_check_source(network, version) for version in (4, 6)}
+    sources = {version: network.health_check_source(version) for version in (4, 6)}
     return {
         address: f"{port.name}:{host(source)}"
         for port in network.switch_ports
@@ -215,7 +201,7 @@ def _row(
     obj: LoadBalancer | Forward,
 ) -> LoadBalancerRow:
     return LoadBalancerRow(
-        name=row_name(network, listen_address, protocol),
+        name=network.row_name(listen_address, protocol),
         protocol=protocol,
         vips=vips,
         health_checks=checks,

@@ -33,16 +33,12 @@ Decisions an operator may want to know:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from netaddr import AddrFormatError, IPAddress
-
-from . import Compilation
-from .checks import check_ovn_version
-from .diagnostics import CompileError, Diagnostic, Span, error
-from .ir import OPTION_KEYS, Document, Network, SwitchPort, Target
-from .lower import OWNER_KEY, USER_KEY_PREFIX, GroupRow, HealthCheckRow, LoadBalancerRow, NorthboundChanges, lower
-from .ovn_versions import effective_target, release_of_schema
+from .diagnostics import Diagnostic, Span, error
+from .facts import FoundPort
+from .ir import OPTION_KEYS, Document, Network
+from .lower import OWNER_KEY, USER_KEY_PREFIX, GroupRow, HealthCheckRow, LoadBalancerRow, NorthboundChanges
 from .ovsdb.state import DbDatapath, DbGroup, DbHealthCheck, DbLoadBalancer, NorthboundState
 
 DATAPATH_TABLES = ("Logical_Router", "Logical_Switch")
@@ -166,17 +162,6 @@ class GroupChange:
 
 
 @dataclass(frozen=True, slots=True)
-class FoundPort:
-    """A backend's Logical_Switch_Port found in the database, not in the file."""
-
-    network: str
-    switch: str
-    backend: str
-    address: str
-    port: str
-
-
-@dataclass(frozen=True, slots=True)
 class Plan:
     networks: tuple[Network, ...]
     changes: tuple[RowChange, ...]
@@ -196,91 +181,6 @@ class Plan:
         if not self:
             return "No changes."
         return f"Plan: {self.count('add')} to add, {self.count('change')} to change, {self.count('remove')} to remove."
-
-
-# -- switch ports from the database ---------------------------------------------
-
-
-def _port_addresses(entries: Iterable[str]) -> set[IPAddress]:
-    """The IP addresses in Logical_Switch_Port ``addresses`` entries ("MAC IP...", "router", ...)."""
-    found: set[IPAddress] = set()
-    for entry in entries:
-        for word in entry.split()[1:]:
-            try:
-                found.add(IPAddress(word.split("/")[0]))
-            except (AddrFormatError, ValueError):
-                continue
-    return found
-
-
-def _datapaths_by_name(state: NorthboundState) -> dict[tuple[str, str], list[DbDatapath]]:
-    by_name: dict[tuple[str, str], list[DbDatapath]] = {}
-    for datapath in state.datapaths:
-        by_name.setdefault((datapath.table, datapath.name), []).append(datapath)
-    return by_name
-
-
-def discover_switch_ports(
-    document: Document, state: NorthboundState
-) -> tuple[Document, tuple[FoundPort, ...], list[Diagnostic]]:
-    """Give each health-checked backend without a switch port in the file the
-    Logical_Switch_Port of its network's switch that has its address."""
-    switches = _datapaths_by_name(state)
-    networks: list[Network] = []
-    found: list[FoundPort] = []
-    diagnostics: list[Diagnostic] = []
-    for network in document.networks:
-        known = {address for port in network.switch_ports for address in port.addresses}
-        missing = [
-            backend
-            for lb in network.load_balancers
-            if lb.health_check is not None
-            for backend in lb.backends
-            if backend.target_address not in known
-        ]
-        if not missing:
-            networks.append(network)
-            continue
-        owners: dict[IPAddress, list[str]] = {}
-        for switch in switches.get(("Logical_Switch", network.switch), []):
-            for uuid in switch.ports:
-                port = state.switch_ports.get(uuid)
-                if port is not None:
-                    for address in _port_addresses(port.addresses):
-                        owners.setdefault(address, []).append(port.name)
-        added: dict[str, list[IPAddress]] = {}
-        for backend in missing:
-            names = sorted(set(owners.get(backend.target_address, [])))
-            span = backend.at("target_address")
-            if not names:
-                diagnostics.append(
-                    error(
-                        span,
-                        "E312",
-                        f'backend "{backend.name}" ({backend.target_address}) has no switch port: health checks '
-                        f"need one, and no Logical_Switch_Port of switch {network.switch} has this address",
-                        f"add the port to network {network.name}'s switch_ports, or give the port this address",
-                    )
-                )
-            elif len(names) > 1:
-                diagnostics.append(
-                    error(
-                        span,
-                        "E316",
-                        f"address {backend.target_address} is on several Logical_Switch_Ports of switch "
-                        f"{network.switch} ({', '.join(names)}): a health check could not tell which to probe",
-                        f"name the port in network {network.name}'s switch_ports",
-                    )
-                )
-            else:
-                if backend.target_address not in added.setdefault(names[0], []):
-                    added[names[0]].append(backend.target_address)
-                found.append(
-                    FoundPort(network.name, network.switch, backend.name, str(backend.target_address), names[0])
-                )
-        extra = tuple(SwitchPort(name, tuple(addresses)) for name, addresses in sorted(added.items()))
-        networks.append(replace(network, switch_ports=network.switch_ports + extra))
-    return replace(document, networks=tuple(networks)), tuple(found), diagnostics
 
 
 # -- the plan ---------------------------------------------------------------------------
@@ -357,7 +257,7 @@ def make_plan(
 ) -> tuple[Plan, list[Diagnostic]]:
     """What to do to ``state`` so it holds ``changes`` (or, with ``destroy``, none of its networks' rows)."""
     diagnostics: list[Diagnostic] = []
-    datapaths = _datapaths_by_name(state)
+    datapaths = state.datapaths_by_name()
     wanted_rows = () if destroy else changes.rows
     if not destroy:
         diagnostics.extend(_datapath_errors(document, datapaths))
@@ -571,38 +471,3 @@ def _row_change(
     if not change.touches_row and not change.attach and not change.detach:
         return None
     return change
-
-
-def database_target(document: Document, state: NorthboundState) -> Document:
-    """The document, with the target the database's schema says when it says
-    one that is older than (or when nobody declared) the file's target."""
-    release = release_of_schema(state.schema_version) if state.schema_version else None
-    if release is None:
-        return document
-    declared = document.declared_target
-    version = effective_target(declared.version if declared else None, release)
-    if declared is not None and version == declared.version:
-        return document
-    origin = f"the database: its NB schema {state.schema_version} is OVN {release}'s"
-    return replace(document, declared_target=Target(version, origin))
-
-
-def plan_compilation(
-    compilation: Compilation, state: NorthboundState, *, adopt: bool = False, destroy: bool = False
-) -> Plan:
-    """The plan for a compiled file against ``state``; CompileError when the
-    file and the database disagree (every such problem at once)."""
-    document, changes = compilation.document, compilation.changes
-    found: tuple[FoundPort, ...] = ()
-    diagnostics: list[Diagnostic] = []
-    if not destroy:
-        diagnostics.extend(check_ovn_version(database_target(document, state)))
-        document, found, problems = discover_switch_ports(document, state)
-        diagnostics.extend(problems)
-        if found:  # the found ports add ip_port_mappings: lower again
-            changes = lower(document)
-    plan, problems = make_plan(document, changes, state, adopt=adopt, destroy=destroy, found_ports=found)
-    diagnostics.extend(problems)
-    if diagnostics:
-        raise CompileError(diagnostics, compilation.sources)
-    return plan

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from . import Compilation
+from .apply import apply_compilation
+from .compilation import Compilation
 from .ir import Document, Network
-from .ovsdb.apply import apply_compilation
 from .ovsdb.client import OvsdbError
 
 REQUIRED_PROGRAMS = ("ovsdb-tool", "ovsdb-server", "ovn-northd", "ovn-nbctl", "ovn-sbctl")

@@ -101,7 +101,7 @@ def test_apply_again_sends_nothing_and_keeps_every_uuid(ovn: Sandbox, capsys: py
 
 def _race_after_read(monkeypatch: pytest.MonkeyPatch, race: Callable[[], None]) -> None:
     """Run ``race`` (another client's change) right after apply has read the database."""
-    from compiler.ovsdb import apply as apply_module
+    from compiler import apply as apply_module
 
     real_read = apply_module.read_state
 

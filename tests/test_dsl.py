@@ -10,8 +10,9 @@ import yaml
 
 from compiler import CompileError, compile_files
 from compiler.cli import main
-from compiler.convert import document_to_dsl, document_to_yaml
 from compiler.diagnostics import SourceRegistry, SourceText, sort_diagnostics
+from compiler.emit.dsl import document_to_dsl
+from compiler.emit.yaml import document_to_yaml
 from compiler.frontend import INPUT_FORMATS, detect_format, load_files
 from compiler.frontend.document import load_document
 from compiler.frontend.dsl import KEYWORDS, load_dsl

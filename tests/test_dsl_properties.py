@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from netaddr import EUI, IPAddress, IPNetwork
 
-from compiler.convert import document_to_dsl, document_to_yaml
 from compiler.diagnostics import CompileError, SourceText
+from compiler.emit.dsl import document_to_dsl
+from compiler.emit.yaml import document_to_yaml
 from compiler.frontend.document import load_document
 from compiler.frontend.dsl import KEYWORDS, PROTOCOL_WORDS, load_dsl
 from compiler.frontend.dsl_format import format_dsl

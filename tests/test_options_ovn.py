@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from compiler import compile_files
+from compiler.apply import apply_compilation
 from compiler.cli import main
-from compiler.ovsdb.apply import apply_compilation
 from compiler.sandbox import Sandbox, build_topology, set_ports_up
 
 from .conftest import SAMPLES

@@ -493,6 +493,42 @@ def test_switch_ports_may_come_from_the_database(
     assert "no Logical_Switch_Port of switch incus-net49-ls-int has this address" in err
 
 
+def test_apply_takes_each_stage_once(ovn: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """read -> compile with the database's facts -> diff -> send: even when the
+    database supplies switch ports, the model is checked, lowered and planned once."""
+    import compiler.apply
+    import compiler.compilation
+
+    calls: Counter[str] = Counter()
+
+    def count(module: Any, name: str) -> None:
+        real = getattr(module, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+
+    for name in ("load_files", "run_checks", "check_ovn_version", "discover_switch_ports", "lower"):
+        count(compiler.compilation, name)
+    count(compiler.apply, "make_plan")
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    data = load("ipv4-healthcheck.yaml")
+    del data["networks"][0]["switch_ports"]
+    calls.clear()
+    assert main(["apply", str(write(tmp_path / "portless.yaml", data)), "--db", ovn.nb_remote]) == 0
+    assert calls == {
+        "load_files": 1,
+        "run_checks": 1,  # every check that needs no database, before connecting
+        "check_ovn_version": 1,  # the one that waited for the database's release
+        "discover_switch_ports": 1,
+        "lower": 1,
+        "make_plan": 1,
+    }
+
+
 def test_each_database_code_has_a_failing_case(ovn: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     """E400 (a missing datapath) and E401 (a name taken) against a real database."""
     sample = SAMPLES / "ipv4-healthcheck.yaml"

@@ -30,11 +30,11 @@ from typing import Any
 import pytest
 
 from compiler import Compilation, compile_files
+from compiler.apply import apply_compilation
 from compiler.diagnostics import CompileError
 from compiler.emit.ovsdb import emit_json
 from compiler.ir import Document
 from compiler.ovn_versions import SCHEMA_RELEASES, OvnVersion, release_of_schema
-from compiler.ovsdb.apply import apply_compilation
 from compiler.sandbox import Sandbox
 
 from .conftest import require_ovn, sample_paths

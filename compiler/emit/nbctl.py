@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import jinja2
 
-from .. import __version__
 from ..lower import GroupRow, LoadBalancerRow, NorthboundChanges
 from ..resources import resource_dir
+from ..version import __version__
 
 # Linux allows 2 MiB of arguments plus environment (ARG_MAX); stay well below
 # it so the script also runs where the limit is lower or the environment big.

@@ -28,7 +28,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__
 from ..lower import HealthCheckRow, LoadBalancerRow, NorthboundChanges, Pairs
 from ..ovsdb.state import (
     GROUP_COLUMNS,
@@ -39,6 +38,7 @@ from ..ovsdb.state import (
     encode_load_balancer,
 )
 from ..plan import Datapath, MapDiff, Plan, RowChange
+from ..version import __version__
 
 DATABASE = "OVN_Northbound"
 

@@ -104,6 +104,13 @@ class NorthboundState:
     # The NB schema's version when known (a live database, a backup); a JSON dump has none.
     schema_version: str | None = None
 
+    def datapaths_by_name(self) -> dict[tuple[str, str], list[DbDatapath]]:
+        """Routers and switches by (table, name); OVN does not keep names unique, so a list each."""
+        by_name: dict[tuple[str, str], list[DbDatapath]] = {}
+        for datapath in self.datapaths:
+            by_name.setdefault((datapath.table, datapath.name), []).append(datapath)
+        return by_name
+
 
 # -- OVSDB JSON notation ------------------------------------------------------
 

@@ -1,5 +1,8 @@
-"""``ovn-lbc apply``: plan against the database, send the plan as one guarded
-transaction, and check every result.
+"""``ovn-lbc plan`` and ``apply``: the workflow over the stages below.
+
+read the database (ovsdb/) -> bring its facts into the compilation
+(compilation.compile_against) -> diff (plan) -> guarded transaction
+(emit.ovsdb) -> send -> check every result.
 
 ovsdb-client exits 0 even when an operation failed; this does not. On any
 failure the server has applied nothing (one transaction), and the error says
@@ -17,13 +20,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .. import Compilation
-from ..emit.ovsdb import DATABASE, Transaction, build_plan_transaction, describe_guard
-from ..gcpause import paused_gc
-from ..ovn_versions import OLDEST_SUPPORTED, SCHEMA_RELEASES, release_of_schema
-from ..plan import Plan, plan_compilation
-from .client import Connection, OvsdbError, SslFiles, connect
-from .state import READ_COLUMNS, read_state
+from .compilation import CheckedInput, Compilation, compile_against
+from .diagnostics import CompileError
+from .emit.ovsdb import DATABASE, Transaction, build_plan_transaction, describe_guard
+from .gcpause import paused_gc
+from .ovn_versions import OLDEST_SUPPORTED, SCHEMA_RELEASES, release_of_schema
+from .ovsdb.client import Connection, OvsdbError, SslFiles, connect
+from .ovsdb.state import READ_COLUMNS, NorthboundState, read_state
+from .plan import Plan, make_plan
 
 # What a plan reads and writes: refuse a server whose schema lacks any of it.
 REQUIRED_COLUMNS = {**READ_COLUMNS, "NB_Global": ("nb_cfg", "sb_cfg", "hv_cfg")}
@@ -108,8 +112,29 @@ def _session(remote: str, ssl_files: SslFiles | None) -> Iterator[tuple[Connecti
         yield connection, check_schema(connection.call("get_schema", [DATABASE]))
 
 
+def plan_against(
+    compiled: CheckedInput | Compilation, state: NorthboundState, *, adopt: bool = False, destroy: bool = False
+) -> Plan:
+    """The plan for checked files against ``state`` (live or from a dump);
+    CompileError when the file and the database disagree (every such problem
+    at once: the facts' and the plan's)."""
+    compilation, diagnostics = compile_against(compiled, state, destroy=destroy)
+    plan, problems = make_plan(
+        compilation.document,
+        compilation.changes,
+        state,
+        adopt=adopt,
+        destroy=destroy,
+        found_ports=compilation.found_ports,
+    )
+    diagnostics.extend(problems)
+    if diagnostics:
+        raise CompileError(diagnostics, compilation.sources)
+    return plan
+
+
 def plan_live(
-    compilation: Compilation,
+    compiled: CheckedInput | Compilation,
     remote: str,
     *,
     ssl_files: SslFiles | None = None,
@@ -119,7 +144,7 @@ def plan_live(
     """The plan against a live database, and the database's address."""
     with _session(remote, ssl_files) as (connection, version):
         state = read_state(connection, version)
-        return plan_compilation(compilation, state, adopt=adopt, destroy=destroy), connection.remote
+        return plan_against(compiled, state, adopt=adopt, destroy=destroy), connection.remote
 
 
 def send(connection: Connection, txn: Transaction, *, wait: str = "none", timeout: float = 60.0) -> int:
@@ -142,7 +167,7 @@ def send(connection: Connection, txn: Transaction, *, wait: str = "none", timeou
 
 
 def apply_compilation(
-    compilation: Compilation,
+    compiled: CheckedInput | Compilation,
     inputs: Sequence[str],
     remote: str,
     *,
@@ -161,7 +186,7 @@ def apply_compilation(
     started = time.perf_counter()
     with _session(remote, ssl_files) as (connection, version):
         with paused_gc():
-            plan = plan_compilation(compilation, read_state(connection, version), adopt=adopt, destroy=destroy)
+            plan = plan_against(compiled, read_state(connection, version), adopt=adopt, destroy=destroy)
             txn = build_plan_transaction(plan, inputs)
         if progress and plan:
             print(

@@ -1,9 +1,10 @@
-"""A model back to text: Incus-shaped YAML, or the DSL.
+"""The model as Incus-shaped YAML: what ``ovn-lbc convert --to yaml`` prints.
 
-Both read back to an equal model. The YAML has the keys Incus prints
+It reads back to an equal model. The YAML has the keys Incus prints
 (``incus network load-balancer show``): health-check settings are strings
 under ``config``, a forward's default target is ``config.target_address``,
 and a backend or forward port without target ports has no ``target_port``.
+The model as DSL is ``compiler/emit/dsl.py``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from typing import Any
 
 import yaml
 
-from .frontend.dsl import mac_text
-from .frontend.dsl_format import document_to_dsl
-from .ir import (
+from ..frontend.dsl_values import mac_text
+from ..ir import (
     Backend,
     Document,
     Forward,
@@ -26,7 +26,7 @@ from .ir import (
     format_ports,
 )
 
-__all__ = ["document_to_dsl", "document_to_yaml"]
+__all__ = ["document_to_yaml"]
 
 
 class _Dumper(yaml.SafeDumper):

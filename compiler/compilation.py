@@ -1,0 +1,117 @@
+"""One compilation: files -> front end -> checks -> (database facts) -> lowering.
+
+Offline (check, compile, convert, sandbox) every check runs on the file
+alone. Against a database (plan, apply, destroy) the file is read and checked
+before connecting, so a bad file is reported without touching the database,
+but the checks that need the database's facts (compiler.facts) wait for
+them: ``check_files(..., against_database=True)`` leaves them out, and
+``compile_against`` brings the facts in, runs those checks once and lowers
+the model once. Planning (compiler.plan) then only compares rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from .checks import CHECKS, DATABASE_CHECKS, check_ovn_version, run_checks
+from .diagnostics import CompileError, Diagnostic, SourceRegistry
+from .facts import FoundPort, database_target, discover_switch_ports
+from .frontend import load_files
+from .gcpause import paused_gc
+from .ir import Document, Target
+from .lower import NorthboundChanges, lower
+from .ovn_versions import OvnVersion
+from .ovsdb.state import NorthboundState
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedInput:
+    """Files read and checked, not yet lowered. With ``database_checks_deferred``
+    the checks in checks.DATABASE_CHECKS are left for ``compile_against``."""
+
+    document: Document
+    warnings: tuple[Diagnostic, ...]
+    sources: SourceRegistry
+    database_checks_deferred: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Compilation:
+    """A successful run: the model, its rows and any warnings; against a
+    database, also the switch ports found there."""
+
+    document: Document
+    changes: NorthboundChanges
+    warnings: tuple[Diagnostic, ...]
+    sources: SourceRegistry
+    found_ports: tuple[FoundPort, ...] = ()
+
+
+def check_files(
+    paths: Sequence[str],
+    *,
+    input_format: str | None = None,
+    against_database: bool = False,
+    ovn_version: OvnVersion | None = None,
+) -> CheckedInput:
+    """Read and check ``paths``; raise CompileError listing every error.
+
+    With ``against_database`` (plan, apply, destroy) the checks that wait for
+    the database's facts are left out: a health-checked backend may lack a
+    switch port, which the database has, and the target release may come
+    from the database's schema version.
+    ``ovn_version`` (``--ovn-version``) overrides the files' ``target_ovn``.
+    """
+    checks = CHECKS
+    if against_database:
+        checks = tuple(check for check in CHECKS if check not in DATABASE_CHECKS)
+    with paused_gc():
+        document, diagnostics, sources = load_files(paths, input_format=input_format)
+        if ovn_version is not None:
+            document = replace(document, declared_target=Target(ovn_version, "--ovn-version"))
+        diagnostics.extend(run_checks(document, checks))
+        if any(d.is_error for d in diagnostics):
+            raise CompileError(diagnostics, sources)
+        return CheckedInput(document, tuple(diagnostics), sources, against_database)
+
+
+def compile_files(
+    paths: Sequence[str],
+    *,
+    input_format: str | None = None,
+    ovn_version: OvnVersion | None = None,
+) -> Compilation:
+    """Read, check and lower ``paths`` on their own; raise CompileError listing every error."""
+    with paused_gc():
+        checked = check_files(paths, input_format=input_format, ovn_version=ovn_version)
+        return Compilation(checked.document, lower(checked.document), checked.warnings, checked.sources)
+
+
+def compile_against(
+    compiled: CheckedInput | Compilation, state: NorthboundState, *, destroy: bool = False
+) -> tuple[Compilation, list[Diagnostic]]:
+    """The compilation with the database's facts in it, and the problems they
+    raise (the caller adds the plan's own and reports them all at once).
+
+    ``destroy`` needs no facts: it removes what the networks own.
+    A Compilation (every check already run offline) is lowered again only
+    when the database supplied switch ports, and its version check runs
+    again only when the database's release lowers the target.
+    """
+    document = compiled.document
+    diagnostics: list[Diagnostic] = []
+    found: tuple[FoundPort, ...] = ()
+    deferred = isinstance(compiled, CheckedInput) and compiled.database_checks_deferred
+    with paused_gc():
+        if not destroy:
+            bounded = database_target(document, state)
+            if deferred or bounded is not document:
+                diagnostics.extend(check_ovn_version(bounded))
+            document, found, problems = discover_switch_ports(document, state)
+            diagnostics.extend(problems)
+        if isinstance(compiled, Compilation) and not found:
+            changes = compiled.changes
+        else:
+            changes = lower(document)
+    return Compilation(document, changes, compiled.warnings, compiled.sources, found), diagnostics

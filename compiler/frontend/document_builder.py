@@ -1,0 +1,494 @@
+"""YAML/JSON pass 3: a shape-checked tree -> the model, reporting bad values.
+
+Reads every field of every object (addresses, ports, config, health checks,
+Load_Balancer options) with the value rules both front ends share
+(``values``, ``lb_options``), so all value errors of a file are reported at
+once, each at its node. What the shape check (``document_shape``) rejected
+or disqualified is skipped silently and left out of the model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
+from netaddr import EUI, IPAddress, IPNetwork
+
+from ..diagnostics import Diagnostic, Span, error, warning
+from ..ir import (
+    OPTION_KEYS,
+    Backend,
+    Document,
+    Forward,
+    ForwardPort,
+    HealthCheck,
+    LoadBalancer,
+    LoadBalancerOptions,
+    LoadBalancerPort,
+    Network,
+    PortRange,
+    SwitchPort,
+    Target,
+)
+from ..ovn_versions import parse_ovn_version
+from .lb_options import build_options, parse_option
+from .tree import MappingNode, Node, Path, ScalarNode, SequenceNode
+from .values import (
+    MAX_HEALTH_CHECK_VALUE,
+    name_problem,
+    parse_address,
+    parse_bool,
+    parse_gateway,
+    parse_mac,
+    parse_ports,
+    string_problem,
+)
+
+T = TypeVar("T")
+
+HEALTH_CHECK_KEYS = ("interval", "timeout", "success_count", "failure_count")
+
+
+def _user_keys(config: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(pair for pair in config if pair[0].startswith("user."))
+
+
+class ModelBuilder:
+    """Builds the model from a shape-checked tree, reporting bad values.
+
+    Every field of every object is read, so all value errors of a file are
+    reported at once; an object the shape check disqualified is then left out
+    of the model. Nodes the shape check rejected count as failed, silently.
+    """
+
+    def __init__(self, root: MappingNode, poisoned: set[Path], rejected: set[int]) -> None:
+        self.root = root
+        self.poisoned = poisoned
+        self.rejected = rejected
+        self.diagnostics: list[Diagnostic] = []
+
+    # -- helpers --------------------------------------------------------
+
+    def fail(self, span: Span, code: str, message: str, *notes: str) -> None:
+        self.diagnostics.append(error(span, code, message, *notes))
+
+    @staticmethod
+    def items(node: MappingNode, key: str) -> list[Node]:
+        child = node.items.get(key)
+        return child.items if isinstance(child, SequenceNode) else []
+
+    def usable(self, node: Node) -> ScalarNode | None:
+        """The node as a scalar, or None when the shape check rejected it."""
+        return node if isinstance(node, ScalarNode) and id(node) not in self.rejected else None
+
+    def field(self, node: MappingNode, key: str, spans: dict[str, Span]) -> tuple[bool, ScalarNode | None]:
+        """(present, scalar): scalar is None when present but rejected by the shape check."""
+        child = node.items.get(key)
+        if child is None:
+            return False, None
+        scalar = self.usable(child)
+        if scalar is not None:
+            spans[key] = scalar.span
+        return True, scalar
+
+    def text(self, node: MappingNode, key: str, spans: dict[str, Span], default: str = "") -> str | None:
+        """A string field in Incus's form (integers and booleans as their text)."""
+        present, child = self.field(node, key, spans)
+        if not present:
+            return default
+        return self.string(child) if child is not None else None
+
+    def string(self, child: ScalarNode) -> str | None:
+        value = child.value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if value is None:
+            return ""
+        text = child.raw if child.raw is not None else str(value)
+        problem = string_problem(text)
+        if problem is not None:
+            self.fail(child.span, "E208", problem)
+            return None
+        return text
+
+    def name(self, node: MappingNode, key: str, spans: dict[str, Span], what: str) -> str | None:
+        if key not in node.items:
+            return None  # every name is required: the shape check reported it (E103)
+        value = self.text(node, key, spans)
+        problem = name_problem(value, what) if value is not None else None
+        if problem is not None:
+            self.fail(spans.get(key, node.span), "E207", problem)
+            return None
+        return value
+
+    def address(self, node: MappingNode, key: str, spans: dict[str, Span]) -> IPAddress | None:
+        _, child = self.field(node, key, spans)
+        return self.parse_address(child, f'"{key}"') if child is not None else None
+
+    def parse_address(self, child: ScalarNode, what: str) -> IPAddress | None:
+        text = self.string(child)
+        if text is None:
+            return None
+        address = parse_address(text)
+        if address is None:
+            self.fail(child.span, "E200", f'{what}: "{text}" is not an IPv4 or IPv6 address')
+        return address
+
+    def ports(self, node: MappingNode, key: str, spans: dict[str, Span]) -> tuple[PortRange, ...] | None:
+        present, child = self.field(node, key, spans)
+        if not present:
+            return ()
+        if child is None:
+            return None
+        text = self.string(child)
+        if text is None:
+            return None
+        if not text.strip():
+            if key == "listen_port":
+                self.fail(child.span, "E203", "listen_port must name at least one port")
+                return None
+            return ()
+        ranges, problems = parse_ports(text)
+        for offset, message in problems:
+            self.fail(child.span_of_offset(offset), "E203", f"invalid {key}: {message}")
+        return None if problems else ranges
+
+    def config(self, node: MappingNode, spans: dict[str, Span]) -> tuple[tuple[str, str], ...] | None:
+        child = node.items.get("config")
+        if child is None:
+            return ()
+        if not isinstance(child, MappingNode):
+            return None  # rejected by the shape check
+        pairs: list[tuple[str, str]] = []
+        ok = True
+        for key, value_node in child.items.items():
+            scalar = self.usable(value_node)
+            if scalar is None:
+                ok = False
+                continue
+            spans[f"config.{key}"] = scalar.span
+            value = self.string(scalar)
+            if value is None:
+                ok = False
+            else:
+                pairs.append((key, value))
+        return tuple(sorted(pairs)) if ok else None
+
+    def each_scalar(
+        self, node: MappingNode, key: str, spans: dict[str, Span], convert: Callable[[ScalarNode], T | None]
+    ) -> tuple[T, ...] | None:
+        """Convert every item of a list of scalars; None when any item failed."""
+        results: list[T] = []
+        ok = key not in node.items or isinstance(node.items[key], SequenceNode)
+        for index, item in enumerate(self.items(node, key)):
+            scalar = self.usable(item)
+            if scalar is None:
+                ok = False
+                continue
+            spans[f"{key}[{index}]"] = scalar.span
+            value = convert(scalar)
+            if value is None:
+                ok = False
+            else:
+                results.append(value)
+        return tuple(results) if ok else None
+
+    def each(
+        self,
+        parent: MappingNode,
+        key: str,
+        path: Path,
+        build: Callable[[MappingNode, Path], T | None],
+    ) -> tuple[list[T], bool]:
+        """Build every item of a list field; False when any item failed."""
+        results: list[T] = []
+        ok = True
+        for index, item in enumerate(self.items(parent, key)):
+            item_path = (*path, key, index)
+            if not isinstance(item, MappingNode):
+                ok = False
+                continue
+            # Built even when disqualified, to report its value errors too.
+            built = build(item, item_path)
+            if built is None or item_path in self.poisoned:
+                ok = False
+            else:
+                results.append(built)
+        return results, ok
+
+    # -- objects --------------------------------------------------------
+
+    def document(self) -> Document:
+        networks, _ = self.each(self.root, "networks", (), self.network)
+        return Document(tuple(networks), self.target())
+
+    def target(self) -> Target | None:
+        present, child = self.field(self.root, "target_ovn", {})
+        text = self.string(child) if child is not None else None
+        if not present or child is None or text is None:
+            return None
+        version = parse_ovn_version(text)
+        if isinstance(version, str):
+            self.fail(child.span, "E210", f"target_ovn: {version}")
+            return None
+        return Target(version, f"target_ovn at {child.span}", child.span)
+
+    def datapath_names(self, node: MappingNode, key: str, what: str, spans: dict[str, Span]) -> tuple[str, ...] | None:
+        def one(item: ScalarNode) -> str | None:
+            text = self.string(item)
+            problem = name_problem(text, what) if text is not None else None
+            if problem is not None:
+                self.fail(item.span, "E207", problem)
+                return None
+            return text
+
+        return self.each_scalar(node, key, spans, one)
+
+    def network(self, node: MappingNode, path: Path) -> Network | None:
+        spans: dict[str, Span] = {}
+        name = self.name(node, "name", spans, "network name")
+        row_prefix = self.name(node, "row_prefix", spans, "row_prefix")
+        router = self.name(node, "router", spans, "router name")
+        switch = self.name(node, "switch", spans, "switch name")
+        ipv4 = self.subnet(node, "ipv4_address", 4, spans)
+        ipv6 = self.subnet(node, "ipv6_address", 6, spans)
+        mac = self.mac(node, spans)
+        attach_switches = self.datapath_names(node, "attach_switches", "switch name", spans)
+        attach_routers = self.datapath_names(node, "attach_routers", "router name", spans)
+        lb_group = self.name(node, "lb_group", spans, "lb_group name") if "lb_group" in node.items else None
+        switch_ports, ports_ok = self.each(node, "switch_ports", path, self.switch_port)
+        forwards, forwards_ok = self.each(node, "forwards", path, self.forward)
+        load_balancers, lbs_ok = self.each(node, "load_balancers", path, self.load_balancer)
+        fields = (name, row_prefix, router, switch, ipv4, ipv6, mac)
+        if (
+            path in self.poisoned
+            or not ports_ok
+            or attach_switches is None
+            or attach_routers is None
+            or ("lb_group" in node.items and lb_group is None)
+            or any(v is False for v in fields)
+            or None
+            in (
+                name,
+                row_prefix,
+                router,
+                switch,
+            )
+        ):
+            return None
+        assert name is not None and row_prefix is not None and router is not None and switch is not None
+        if ipv4 is None and ipv6 is None:
+            self.fail(node.span, "E317", f'network "{name}" needs ipv4_address or ipv6_address')
+            return None
+        return Network(
+            name=name,
+            row_prefix=row_prefix,
+            router=router,
+            switch=switch,
+            ipv4=ipv4 or None,
+            ipv6=ipv6 or None,
+            router_mac=mac or None,
+            switch_ports=tuple(switch_ports),
+            attach_switches=attach_switches,
+            attach_routers=attach_routers,
+            lb_group=lb_group,
+            forwards=tuple(forwards),
+            load_balancers=tuple(load_balancers),
+            span=node.span,
+            spans=spans,
+        )
+
+    def subnet(self, node: MappingNode, key: str, version: int, spans: dict[str, Span]) -> IPNetwork | None | bool:
+        """The gateway address with its prefix; None when absent, False when bad."""
+        present, child = self.field(node, key, spans)
+        if not present:
+            return None
+        text = self.string(child) if child is not None else None
+        if child is None or text is None:
+            return False
+        network = parse_gateway(text, version, key)
+        if isinstance(network, str):
+            self.fail(child.span, "E201", network)
+            return False
+        return network
+
+    def mac(self, node: MappingNode, spans: dict[str, Span]) -> EUI | None | bool:
+        present, child = self.field(node, "router_mac", spans)
+        if not present:
+            return None
+        text = self.string(child) if child is not None else None
+        if child is None or text is None:
+            return False
+        mac = parse_mac(text)
+        if mac is None:
+            self.fail(child.span, "E202", f'router_mac: "{text}" is not a MAC address like 02:75:b9:2e:ad:f4')
+            return False
+        return mac
+
+    def switch_port(self, node: MappingNode, path: Path) -> SwitchPort | None:
+        spans: dict[str, Span] = {}
+        name = self.name(node, "name", spans, "switch port name")
+        addresses = self.each_scalar(
+            node, "addresses", spans, lambda item: self.parse_address(item, "switch port address")
+        )
+        if addresses is None or name is None:
+            return None
+        return SwitchPort(name, addresses, span=node.span, spans=spans)
+
+    def load_balancer(self, node: MappingNode, path: Path) -> LoadBalancer | None:
+        spans: dict[str, Span] = {}
+        listen = self.address(node, "listen_address", spans)
+        description = self.text(node, "description", spans)
+        config = self.config(node, spans)
+        health_check_ok, health_check = self.health_check(node, config, spans) if config is not None else (False, None)
+        options = self.options(node, config, spans) if config is not None else None
+        backends, backends_ok = self.each(node, "backends", path, self.backend)
+        ports, ports_ok = self.each(node, "ports", path, self.load_balancer_port)
+        if (
+            path in self.poisoned
+            or listen is None
+            or description is None
+            or config is None
+            or options is None
+            or not health_check_ok
+            or not (backends_ok and ports_ok)
+        ):
+            return None
+        return LoadBalancer(
+            listen_address=listen,
+            backends=tuple(backends),
+            ports=tuple(ports),
+            description=description,
+            health_check=health_check,
+            options=options,
+            user_config=_user_keys(config),
+            span=node.span,
+            spans=spans,
+        )
+
+    def health_check(
+        self, node: MappingNode, config: tuple[tuple[str, str], ...], spans: dict[str, Span]
+    ) -> tuple[bool, HealthCheck | None]:
+        """(False, None) for a bad value, else (True, the check or None when off)."""
+        values = dict(config)
+        enabled: bool | None = False
+        ok = True
+        if "healthcheck" in values:
+            enabled = parse_bool(values["healthcheck"])
+            if enabled is None:
+                self.fail(
+                    spans["config.healthcheck"],
+                    "E206",
+                    f'healthcheck: "{values["healthcheck"]}" is not a boolean (use "true" or "false")',
+                )
+                ok = False  # and still check the values below
+        numbers: dict[str, int] = {}
+        for key in HEALTH_CHECK_KEYS:
+            text = values.get(f"healthcheck.{key}")
+            if text is None:
+                continue
+            span = spans[f"config.healthcheck.{key}"]
+            if not re.fullmatch(r"[0-9]+", text.strip()) or not 1 <= int(text) <= MAX_HEALTH_CHECK_VALUE:
+                self.fail(span, "E205", f'healthcheck.{key}: "{text}" is not a positive integer')
+                ok = False
+                continue
+            numbers[key] = int(text)
+            if enabled is False:
+                self.diagnostics.append(
+                    warning(
+                        span,
+                        "W002",
+                        f'healthcheck.{key} has no effect: healthcheck is not "true"',
+                    )
+                )
+        if not ok:
+            return False, None
+        return True, (HealthCheck(**numbers) if enabled else None)
+
+    def options(
+        self, node: MappingNode, config: tuple[tuple[str, str], ...], spans: dict[str, Span]
+    ) -> LoadBalancerOptions | None:
+        """The Load_Balancer options among the config keys; None when any is bad."""
+        values: dict[str, object] = {}
+        ok = True
+        config_node = node.items.get("config")
+        for key, text in config:
+            if key not in OPTION_KEYS:
+                continue
+            parsed = parse_option(key, text)
+            value_node = config_node.items.get(key) if isinstance(config_node, MappingNode) else None
+            for offset, message in parsed.problems:
+                at = value_node.span_of_offset(offset) if isinstance(value_node, ScalarNode) else spans[f"config.{key}"]
+                self.fail(at, parsed.code, message)
+            if parsed.problems:
+                ok = False
+            else:
+                values[key] = parsed.value
+        return build_options(values) if ok else None
+
+    def backend(self, node: MappingNode, path: Path) -> Backend | None:
+        spans: dict[str, Span] = {}
+        name = self.name(node, "name", spans, "backend name")
+        target = self.address(node, "target_address", spans)
+        ports = self.ports(node, "target_port", spans)
+        description = self.text(node, "description", spans)
+        if None in (name, target, ports, description):
+            return None
+        assert name is not None and target is not None and ports is not None and description is not None
+        return Backend(name, target, ports, description, span=node.span, spans=spans)
+
+    def load_balancer_port(self, node: MappingNode, path: Path) -> LoadBalancerPort | None:
+        spans: dict[str, Span] = {}
+        protocol = self.text(node, "protocol", spans)
+        listen_ports = self.ports(node, "listen_port", spans)
+        description = self.text(node, "description", spans)
+        targets = self.each_scalar(node, "target_backend", spans, self.string)
+        if targets is None or None in (protocol, listen_ports, description):
+            return None
+        assert protocol is not None and listen_ports is not None and description is not None
+        return LoadBalancerPort(protocol, listen_ports, targets, description, span=node.span, spans=spans)
+
+    def forward(self, node: MappingNode, path: Path) -> Forward | None:
+        spans: dict[str, Span] = {}
+        listen = self.address(node, "listen_address", spans)
+        description = self.text(node, "description", spans)
+        config = self.config(node, spans)
+        default_target: IPAddress | None = None
+        ok = config is not None
+        config_node = node.items.get("config")
+        if isinstance(config_node, MappingNode):
+            found = config_node.items.get("target_address")
+            target_node = self.usable(found) if found is not None else None
+            if target_node is not None and str(target_node.value or "").strip():
+                default_target = self.parse_address(target_node, "config target_address")
+                ok = ok and default_target is not None
+                spans["default_target"] = target_node.span
+        options = self.options(node, config, spans) if config is not None else None
+        ports, ports_ok = self.each(node, "ports", path, self.forward_port)
+        if path in self.poisoned or listen is None or description is None or options is None or not (ok and ports_ok):
+            return None
+        assert config is not None
+        return Forward(
+            listen_address=listen,
+            ports=tuple(ports),
+            default_target=default_target,
+            description=description,
+            options=options,
+            user_config=_user_keys(config),
+            span=node.span,
+            spans=spans,
+        )
+
+    def forward_port(self, node: MappingNode, path: Path) -> ForwardPort | None:
+        spans: dict[str, Span] = {}
+        protocol = self.text(node, "protocol", spans)
+        listen_ports = self.ports(node, "listen_port", spans)
+        target = self.address(node, "target_address", spans)
+        target_ports = self.ports(node, "target_port", spans)
+        description = self.text(node, "description", spans)
+        if None in (protocol, listen_ports, target, target_ports, description):
+            return None
+        assert protocol is not None and listen_ports is not None and target is not None
+        assert target_ports is not None and description is not None
+        return ForwardPort(protocol, listen_ports, target, target_ports, description, span=node.span, spans=spans)
