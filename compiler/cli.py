@@ -50,7 +50,8 @@ commands:
 
 input:
   Files ending in .json are JSON, .lb the DSL, anything else YAML; `-` reads
-  standard input. Several files form one document. See README.md for the formats.
+  standard input. Several files form one document. The formats are described
+  in docs/input-format.md and docs/dsl.md of the source tree.
 
 diagnostics:
   FILE:LINE:COL: error[CODE]: message, then the source line and a caret.

@@ -38,8 +38,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     # The top: workflows and commands, over every stage.
     "compiler.apply": ("compiler.emit",),
     "compiler.sandbox": ("compiler.apply",),
-    "compiler.convert": ("compiler.emit",),
-    "compiler.cli": ("compiler.sandbox", "compiler.convert"),
+    "compiler.cli": ("compiler.sandbox",),
     "compiler.manpage": ("compiler.cli",),
     "compiler.__main__": ("compiler.cli",),
 }
