@@ -14,13 +14,16 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from .apply import apply_compilation
 from .compilation import Compilation
-from .ir import Document, Network
-from .ovsdb.client import OvsdbError
+from .ir import Document
+from .ovsdb.client import Connection, OvsdbError, connect
+from .ovsdb.state import DATABASE
 
 REQUIRED_PROGRAMS = ("ovsdb-tool", "ovsdb-server", "ovn-northd", "ovn-nbctl", "ovn-sbctl")
 SCHEMA_DIRS = ("/usr/share/ovn", "/usr/local/share/ovn")
@@ -203,59 +206,118 @@ def _alive(pid: int) -> bool:
 # ---------------------------------------------------------------- topology
 
 
-TOPOLOGY_BUDGET = 256 * 1024
-
-
 def _mac(network_index: int, port_index: int) -> str:
     return f"0a:00:00:{network_index & 0xFF:02x}:{port_index >> 8 & 0xFF:02x}:{port_index & 0xFF:02x}"
 
 
-def topology_commands(network: Network, network_index: int) -> list[list[str]]:
-    """ovn-nbctl commands that build what the network's rows attach to.
+@dataclass(frozen=True, slots=True)
+class _Port:
+    """A Logical_Router_Port or Logical_Switch_Port to create on its datapath."""
 
-    A router with a port on the internal switch (the gateway addresses and
-    router_mac), and one switch port per switch_ports entry with its addresses.
+    table: str
+    parent: tuple[str, str]  # (table, name) of its router or switch
+    columns: dict[str, Any]
+
+
+def _topology(document: Document) -> tuple[list[tuple[str, str]], list[_Port]]:
+    """The routers and switches (in order, once each) and the ports on them.
+
+    Per network: a router with a port on the internal switch (the gateway
+    addresses and router_mac), the switch's router-type port, one switch port
+    per switch_ports entry with its addresses, and bare clients' switches and
+    routers, only there to attach to.
     """
-    router_port = f"{network.router}-{network.switch}"
-    mac = str(network.router_mac).replace("-", ":").lower() if network.router_mac else _mac(network_index, 0)
-    networks = [str(n) for n in (network.ipv4, network.ipv6) if n is not None]
-    commands = [
-        ["--may-exist", "lr-add", network.router],
-        ["--may-exist", "ls-add", network.switch],
-        ["--may-exist", "lrp-add", network.router, router_port, mac, *networks],
-        ["--may-exist", "lsp-add", network.switch, f"{network.switch}-{network.router}"],
-        ["lsp-set-type", f"{network.switch}-{network.router}", "router"],
-        ["lsp-set-addresses", f"{network.switch}-{network.router}", "router"],
-        ["lsp-set-options", f"{network.switch}-{network.router}", f"router-port={router_port}"],
-    ]
-    # Clients' switches and other routers: bare, only there to attach to.
-    commands.extend(["--may-exist", "lr-add", name] for name in network.attach_routers)
-    commands.extend(["--may-exist", "ls-add", name] for name in network.attach_switches)
-    for port_index, port in enumerate(network.switch_ports, start=1):
-        addresses = " ".join([_mac(network_index, port_index), *(str(a) for a in port.addresses)])
-        commands.append(["--may-exist", "lsp-add", network.switch, port.name])
-        commands.append(["lsp-set-addresses", port.name, addresses])
-    return commands
-
-
-def build_topology(sandbox: Sandbox, document: Document) -> None:
-    """Create every network's router, switch and ports.
-
-    Whole networks are batched into one ovn-nbctl call each until the
-    arguments reach TOPOLOGY_BUDGET bytes; a big document (50,000 load
-    balancers: 40,000 ports) would pass the kernel's argument limit at once.
-    """
-    batch: list[str] = []
-    size = 0
+    datapaths: dict[tuple[str, str], None] = {}
+    ports: list[_Port] = []
     for index, network in enumerate(document.networks, start=1):
-        for command in topology_commands(network, index):
-            batch.extend(["--", *command])
-            size += sum(len(arg) + 1 for arg in command) + 3
-        if size > TOPOLOGY_BUDGET:
-            sandbox.nbctl(*batch)
-            batch, size = [], 0
-    if batch:
-        sandbox.nbctl(*batch)
+        router, switch = ("Logical_Router", network.router), ("Logical_Switch", network.switch)
+        datapaths.update(dict.fromkeys((router, switch)))
+        router_port = f"{network.router}-{network.switch}"
+        mac = str(network.router_mac).replace("-", ":").lower() if network.router_mac else _mac(index, 0)
+        networks = [str(n) for n in (network.ipv4, network.ipv6) if n is not None]
+        ports.append(_Port("Logical_Router_Port", router, {"name": router_port, "mac": mac, "networks": networks}))
+        ports.append(
+            _Port(
+                "Logical_Switch_Port",
+                switch,
+                {
+                    "name": f"{network.switch}-{network.router}",
+                    "type": "router",
+                    "addresses": ["router"],
+                    "options": {"router-port": router_port},
+                },
+            )
+        )
+        datapaths.update(dict.fromkeys(("Logical_Router", name) for name in network.attach_routers))
+        datapaths.update(dict.fromkeys(("Logical_Switch", name) for name in network.attach_switches))
+        for port_index, port in enumerate(network.switch_ports, start=1):
+            addresses = " ".join([_mac(index, port_index), *(str(a) for a in port.addresses)])
+            ports.append(_Port("Logical_Switch_Port", switch, {"name": port.name, "addresses": [addresses]}))
+    return list(datapaths), ports
+
+
+def _value(value: Any) -> Any:
+    """A Python value in OVSDB's JSON notation (RFC 7047 5.1)."""
+    if isinstance(value, dict):
+        return ["map", [[key, item] for key, item in value.items()]]
+    if isinstance(value, list):
+        return ["set", value]
+    return value
+
+
+def _existing_names(connection: Connection) -> dict[str, dict[str, str]]:
+    tables = ("Logical_Router", "Logical_Switch", "Logical_Router_Port", "Logical_Switch_Port")
+    selects = [{"op": "select", "table": table, "where": [], "columns": ["_uuid", "name"]} for table in tables]
+    results = connection.call("transact", [DATABASE, *selects])
+    return {
+        table: {row["name"]: row["_uuid"][1] for row in result["rows"]}
+        for table, result in zip(tables, results, strict=True)
+    }
+
+
+def build_topology(sandbox: Sandbox | str, document: Document) -> None:
+    """Create every network's router, switch and ports that are not there yet,
+    in one transaction through ovn-lbc's own client (``sandbox``: a Sandbox or
+    a remote, a cluster's comma list too).
+
+    One transaction whatever the size: 50,000 load balancers need 40,000
+    ports, which as chains of ovn-nbctl calls under --timeout failed on a
+    busy machine; one transact has no such clock.
+    """
+    remote = sandbox if isinstance(sandbox, str) else sandbox.nb_remote
+    datapaths, ports = _topology(document)
+    with connect(remote, DATABASE) as connection:
+        existing = _existing_names(connection)
+        operations: list[dict[str, Any]] = []
+        children: dict[tuple[str, str], list[list[str]]] = {}
+        for number, port in enumerate(ports):
+            if port.columns["name"] in existing[port.table]:
+                continue  # as --may-exist: a port of that name stays as it is
+            existing[port.table][port.columns["name"]] = ""
+            row = {column: _value(value) for column, value in port.columns.items()}
+            operations.append({"op": "insert", "table": port.table, "row": row, "uuid-name": f"port{number}"})
+            children.setdefault(port.parent, []).append(["named-uuid", f"port{number}"])
+        for number, (table, name) in enumerate(datapaths):
+            new_ports = ["set", children.get((table, name), [])]
+            if name in existing[table]:
+                if new_ports[1]:
+                    operations.append(
+                        {
+                            "op": "mutate",
+                            "table": table,
+                            "where": [["_uuid", "==", ["uuid", existing[table][name]]]],
+                            "mutations": [["ports", "insert", new_ports]],
+                        }
+                    )
+                continue
+            row = {"name": name, "ports": new_ports}
+            operations.append({"op": "insert", "table": table, "row": row, "uuid-name": f"datapath{number}"})
+        if not operations:
+            return
+        results = connection.call("transact", [DATABASE, *operations])
+    failed = [result for result in results if isinstance(result, dict) and result.get("error")]
+    if failed or len(results) < len(operations):
+        raise SandboxError(f"building the topology failed: {failed or results}")
 
 
 def set_ports_up(sandbox: Sandbox, port_names: Sequence[str]) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from compiler import compile_files
 from compiler.cli import main
-from compiler.sandbox import find_schema, search_path, topology_commands
+from compiler.sandbox import build_topology, find_schema, search_path
 
 from .conftest import SAMPLES, require_ovn
 
@@ -97,8 +97,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 def test_apply_survives_a_stopped_leader(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
     sample = SAMPLES / "forward-and-lb.yaml"
     document = compile_files([str(sample)]).document
-    args = [word for command in topology_commands(document.networks[0], 1) for word in ("--", *command)]
-    cluster.run("ovn-nbctl", f"--db={cluster.remotes}", *args)
+    build_topology(cluster.remotes, document)
 
     old_leader = cluster.leader()
     cluster.stop(old_leader)
