@@ -9,15 +9,23 @@ failure the server has applied nothing (one transaction), and the error says
 which operation failed, why in the server's words, and which input line the
 operation came from. A failed guard says which row another client changed
 between the read and the commit.
+
+What the outcome is when things go wrong, in the exceptions raised (and the
+command's exit status): nothing was applied (OvsdbError, 3); the changes
+are committed but the ``--wait`` for ovn-northd or the hypervisors failed
+(WaitFailed, 4); the transaction went out whole but no usable answer came
+back, so it was applied whole or not at all (OutcomeUnknown, 5). An
+interrupt (Interrupted, a KeyboardInterrupt) says which of these it left.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .compilation import CheckedInput, Compilation, compile_against
@@ -25,16 +33,38 @@ from .diagnostics import CompileError
 from .emit.ovsdb import DATABASE, Transaction, build_plan_transaction, describe_guard
 from .gcpause import paused_gc
 from .ovn_versions import OLDEST_SUPPORTED, SCHEMA_RELEASES, release_of_schema
-from .ovsdb.client import Connection, OvsdbError, SslFiles, connect
+from .ovsdb.client import Connection, Limits, OvsdbError, PeerError, SslFiles, connect
 from .ovsdb.state import READ_COLUMNS, NorthboundState, read_state
 from .plan import Plan, make_plan
+from .saved_plan import saved_plan_problem
 
 # What a plan reads and writes: refuse a server whose schema lacks any of it.
-REQUIRED_COLUMNS = {**READ_COLUMNS, "NB_Global": ("nb_cfg", "sb_cfg", "hv_cfg")}
+REQUIRED_COLUMNS = {
+    **READ_COLUMNS,
+    "NB_Global": tuple(dict.fromkeys((*READ_COLUMNS.get("NB_Global", ()), "nb_cfg", "sb_cfg", "hv_cfg"))),
+}
+# How long --wait waits for ovn-northd (or the hypervisors) when the command has no --timeout.
+WAIT_TIMEOUT = 60.0
 
 
 class GuardFailed(OvsdbError):
     """A row the plan read changed before the plan's transaction committed."""
+
+
+class WaitFailed(OvsdbError):
+    """The changes are committed, but waiting for ovn-northd or the hypervisors failed."""
+
+
+class OutcomeUnknown(OvsdbError):
+    """The transaction went out whole and no usable answer came: it was applied whole or not at all."""
+
+
+class _BadAnswer(OvsdbError):
+    """An answer to a transaction that is not what RFC 7047 says it is."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, with what it left behind."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,19 +76,24 @@ class ApplyReport:
     seconds: float
 
 
-def check_schema(schema: dict[str, Any]) -> str:
+def check_schema(schema: Any) -> str:
     """The schema's version; raise when a table or column we write is missing."""
-    tables = schema.get("tables", {})
+    tables = schema.get("tables") if isinstance(schema, dict) else None
+    if not isinstance(tables, dict):
+        raise OvsdbError("the server's answer to get_schema is not an OVSDB schema (no object of tables)")
     for table, columns in REQUIRED_COLUMNS.items():
         if table not in tables:
             raise OvsdbError(f"the server's {DATABASE} schema has no table {table}")
-        missing = [c for c in columns if c not in tables[table].get("columns", {})]
+        found = tables[table].get("columns") if isinstance(tables[table], dict) else None
+        if not isinstance(found, dict):
+            raise OvsdbError(f"the server's {DATABASE} schema is malformed: table {table} has no object of columns")
+        missing = [c for c in columns if c not in found]
         if missing:
             raise OvsdbError(f"the server's {DATABASE} schema lacks {table} column(s) {', '.join(missing)}")
     version = str(schema.get("version", "?"))
     if release_of_schema(version) is None:
         raise OvsdbError(
-            f"the server's {DATABASE} schema {version} is older than OVN {OLDEST_SUPPORTED}'s "
+            f"the server's {DATABASE} schema {version[:40]!r} is older than OVN {OLDEST_SUPPORTED}'s "
             f"({'.'.join(str(part) for part in SCHEMA_RELEASES[0][0])}), "
             "the oldest OVN ovn-lbc supports"
         )
@@ -78,38 +113,102 @@ def _describe(txn: Transaction, index: int) -> str:
     return what
 
 
+def _reason(result: dict[str, Any]) -> str:
+    error, details = result.get("error"), result.get("details")
+    reason = error if isinstance(error, str) else json.dumps(error, default=str)
+    if details:
+        reason += f": {details if isinstance(details, str) else json.dumps(details, default=str)}"
+    # The server's words, on one line and bounded: they may come from a hostile peer.
+    reason = reason.encode("unicode_escape").decode("ascii")
+    return reason if len(reason) <= 500 else reason[:500] + "..."
+
+
 def check_results(txn: Transaction, results: Any) -> None:
     """Raise OvsdbError naming the first failed operation, if any (GuardFailed for a guard)."""
-    if not isinstance(results, list):
-        raise OvsdbError(f"unexpected transact result: {results!r}")
+    operations = len(txn.params) - 1
+    if not (isinstance(results, list) and all(result is None or isinstance(result, dict) for result in results)):
+        raise _BadAnswer(f"the answer to the transaction is not a list of results (objects): {_brief(results)}")
     for index, result in enumerate(results):
         if isinstance(result, dict) and result.get("error"):
-            if index < len(txn.params) - 1 and (changed := describe_guard(txn.params[index + 1])) is not None:
+            if index < operations and (changed := describe_guard(txn.params[index + 1])) is not None:
                 raise GuardFailed(f"{changed} since ovn-lbc read the database; nothing was applied")
-            reason = result["error"] + (f": {result['details']}" if result.get("details") else "")
-            if index >= len(txn.params) - 1:  # a commit-time failure comes after the operations
-                raise OvsdbError(f"the transaction failed at commit: {reason}")
-            raise OvsdbError(f"{_describe(txn, index)} failed: {reason}; nothing was applied")
+            if index >= operations:  # a commit-time failure comes after the operations
+                raise OvsdbError(f"the transaction failed at commit: {_reason(result)}; nothing was applied")
+            raise OvsdbError(f"{_describe(txn, index)} failed: {_reason(result)}; nothing was applied")
+    # No error: then every operation has its result, or the answer is not one of ovsdb-server's.
+    if len(results) < operations or any(result is None for result in results[:operations]):
+        raise _BadAnswer(f"the answer to the transaction lacks results of {operations} operations: {_brief(results)}")
 
 
-def _wait_for(connection: Connection, column: str, target: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = connection.call(
-            "transact", [DATABASE, {"op": "select", "table": "NB_Global", "where": [], "columns": [column]}]
+def _brief(value: Any) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=True)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _nb_cfg(results: Any) -> int:
+    """nb_cfg as the transaction's last operation (a select) read it."""
+    rows = results[-1].get("rows") if isinstance(results[-1], dict) else None
+    value = rows[0].get("nb_cfg") if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise WaitFailed(
+            f"the changes are committed, but the answer holds no NB_Global nb_cfg to wait for: {_brief(results[-1])}"
         )
-        rows = result[0].get("rows", [])
-        if rows and rows[0].get(column, 0) >= target:
+    return value
+
+
+def _wait_for(connection: Connection, column: str, target: int, timeout: float | None) -> None:
+    """Poll NB_Global until ``column`` reaches ``target``, for ``timeout`` seconds
+    or, when None, until the command's deadline (else WAIT_TIMEOUT); WaitFailed
+    (the changes are in) otherwise."""
+    if timeout is None and connection.deadline is not None:
+        end, within = connection.deadline, "before the command's --timeout ran out"
+    else:
+        seconds = WAIT_TIMEOUT if timeout is None else timeout
+        end, within = time.monotonic() + seconds, f"within {seconds:g} s"
+        if connection.deadline is not None and connection.deadline < end:
+            end, within = connection.deadline, "before the command's --timeout ran out"
+    whom = "ovn-northd" if column == "sb_cfg" else "every hypervisor"
+    reached: Any = None
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            raise WaitFailed(
+                f"the changes are committed, but {whom} did not catch up {within} "
+                f"({column} {reached} < nb_cfg {target}; is ovn-northd running?)"
+            )
+        try:
+            result = connection.call(
+                "transact",
+                [DATABASE, {"op": "select", "table": "NB_Global", "where": [], "columns": [column]}],
+                timeout=left,
+            )
+        except OvsdbError as exc:
+            raise WaitFailed(f"the changes are committed, but waiting for {whom} failed: {exc}") from None
+        rows = result[0].get("rows") if isinstance(result, list) and result and isinstance(result[0], dict) else None
+        if not (isinstance(rows, list) and rows and isinstance(rows[0], dict)):
+            raise WaitFailed(f"the changes are committed, but NB_Global cannot be read to wait: {_brief(result)}")
+        reached = rows[0].get(column, 0)
+        if isinstance(reached, int) and reached >= target:
             return
-        if time.monotonic() > deadline:
-            raise OvsdbError(f"applied, but {column} did not reach {target} within {timeout:g} s (is ovn-northd up?)")
-        time.sleep(0.05)
+        time.sleep(min(0.05, max(end - time.monotonic(), 0)))
+
+
+def _limits(limits: Limits | None, timeout: float | None) -> Limits:
+    """``timeout`` bounds the whole command (``--timeout``)."""
+    chosen = limits or Limits()
+    return chosen if timeout is None else replace(chosen, total=timeout)
 
 
 @contextmanager
-def _session(remote: str, ssl_files: SslFiles | None) -> Iterator[tuple[Connection, str]]:
-    with connect(remote, DATABASE, ssl_files) as connection:
-        yield connection, check_schema(connection.call("get_schema", [DATABASE]))
+def _session(remote: str, ssl_files: SslFiles | None, limits: Limits) -> Iterator[tuple[Connection, str]]:
+    with connect(remote, DATABASE, ssl_files, limits) as connection:
+        try:
+            version = check_schema(connection.call("get_schema", [DATABASE]))
+        except OvsdbError as exc:
+            if str(exc).startswith(connection.remote):
+                raise
+            raise OvsdbError(f"{connection.remote}: {exc}") from None
+        yield connection, version
 
 
 def plan_against(
@@ -140,29 +239,72 @@ def plan_live(
     ssl_files: SslFiles | None = None,
     adopt: bool = False,
     destroy: bool = False,
+    timeout: float | None = None,
+    limits: Limits | None = None,
 ) -> tuple[Plan, str]:
-    """The plan against a live database, and the database's address."""
-    with _session(remote, ssl_files) as (connection, version):
-        state = read_state(connection, version)
-        return plan_against(compiled, state, adopt=adopt, destroy=destroy), connection.remote
+    """The plan against a live database, and the database's address.
+    ``timeout`` bounds the whole of it (connecting included)."""
+    with _session(remote, ssl_files, _limits(limits, timeout)) as (connection, version):
+        with paused_gc():
+            state = read_state(connection, version)
+            return plan_against(compiled, state, adopt=adopt, destroy=destroy), connection.remote
 
 
-def send(connection: Connection, txn: Transaction, *, wait: str = "none", timeout: float = 60.0) -> int:
-    """Send ``txn`` (with ``--wait``, bump nb_cfg in it and wait); return its operation count."""
+def _has_nb_global(connection: Connection) -> bool:
+    result = connection.call("transact", [DATABASE, {"op": "select", "table": "NB_Global", "where": [], "columns": []}])
+    rows = result[0].get("rows") if isinstance(result, list) and result and isinstance(result[0], dict) else None
+    if not isinstance(rows, list):
+        raise OvsdbError(f"cannot read NB_Global: the answer is {_brief(result)}")
+    return bool(rows)
+
+
+def send(connection: Connection, txn: Transaction, *, wait: str = "none", timeout: float | None = None) -> int:
+    """Send ``txn`` (with ``--wait``, bump nb_cfg in it and wait); return its operation count.
+
+    ``timeout``: how long to wait for ovn-northd or the hypervisors (default:
+    until the connection's deadline, or WAIT_TIMEOUT without one)."""
     if len(txn.params) == 1:
         return 0  # an empty plan: nothing to send, nothing to wait for
     wait_column = {"sb": "sb_cfg", "hv": "hv_cfg"}.get(wait)
     if wait_column:
+        # Waiting reads NB_Global's counters: without the row there is nothing to
+        # wait on, which is to be known before committing, not after.
+        if not _has_nb_global(connection):
+            raise OvsdbError(
+                f"--wait={wait} needs the database's NB_Global row and it has none "
+                "(ovn-northd or `ovn-nbctl init` makes it); nothing was sent"
+            )
         # Bump nb_cfg in the same transaction, as ovn-nbctl --wait does.
         bump = [
             {"op": "mutate", "table": "NB_Global", "where": [], "mutations": [["nb_cfg", "+=", 1]]},
             {"op": "select", "table": "NB_Global", "where": [], "columns": ["nb_cfg"]},
         ]
         txn = Transaction(txn.params + bump, txn.origins + [None] * len(bump))
-    results = connection.call("transact", txn.params)
-    check_results(txn, results)
+    try:
+        results = connection.call("transact", txn.params)
+        check_results(txn, results)
+    except KeyboardInterrupt:
+        if connection.request_sent:
+            raise Interrupted(
+                "interrupted with the transaction sent: it is applied whole or not at all (`ovn-lbc plan` shows which)"
+            ) from None
+        raise Interrupted("interrupted before the transaction went out whole; nothing was applied") from None
+    except PeerError as exc:
+        if not exc.sent:
+            raise
+        raise OutcomeUnknown(
+            f"{exc}; the transaction was sent, so it is applied whole or not at all (`ovn-lbc plan` shows which)"
+        ) from None
+    except _BadAnswer as exc:
+        raise OutcomeUnknown(
+            f"{connection.remote}: {exc}; the transaction was sent, so it is applied whole or not at all "
+            "(`ovn-lbc plan` shows which)"
+        ) from None
     if wait_column:
-        _wait_for(connection, wait_column, results[-1]["rows"][0]["nb_cfg"], timeout)
+        try:
+            _wait_for(connection, wait_column, _nb_cfg(results), timeout)
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted while waiting (--wait={wait}); the changes are committed") from None
     return len(txn.params) - 1
 
 
@@ -175,16 +317,20 @@ def apply_compilation(
     adopt: bool = False,
     destroy: bool = False,
     wait: str = "none",
-    timeout: float = 60.0,
+    timeout: float | None = None,
+    limits: Limits | None = None,
     progress: bool = False,
 ) -> ApplyReport:
     """Plan against the database and carry the plan out in one transaction.
 
-    Raises CompileError when the file and the database disagree (nothing sent),
-    OvsdbError when the server refuses or a guard fails (nothing applied).
+    ``timeout`` bounds the whole of it, the wait included (without it, each
+    step has its own bound and --wait waits WAIT_TIMEOUT). Raises
+    CompileError when the file and the database disagree (nothing sent),
+    OvsdbError when the server refuses or a guard fails (nothing applied),
+    WaitFailed and OutcomeUnknown as the module says.
     """
     started = time.perf_counter()
-    with _session(remote, ssl_files) as (connection, version):
+    with _session(remote, ssl_files, _limits(limits, timeout)) as (connection, version):
         with paused_gc():
             plan = plan_against(compiled, read_state(connection, version), adopt=adopt, destroy=destroy)
             txn = build_plan_transaction(plan, inputs)
@@ -195,15 +341,8 @@ def apply_compilation(
                 file=sys.stderr,
                 flush=True,
             )
-        operations = send(connection, txn, wait=wait, timeout=timeout)
+        operations = send(connection, txn, wait=wait)
         return ApplyReport(connection.remote, operations, plan.summary(), version, time.perf_counter() - started)
-
-
-def saved_plan_problem(params: Any) -> str | None:
-    """Why ``params`` is not a transaction ``plan --format json`` could have written, or None."""
-    if isinstance(params, list) and params and params[0] == DATABASE and all(isinstance(op, dict) for op in params[1:]):
-        return None
-    return f'expected a JSON array ["{DATABASE}", operation, ...]'
 
 
 def apply_saved_plan(
@@ -212,16 +351,20 @@ def apply_saved_plan(
     *,
     ssl_files: SslFiles | None = None,
     wait: str = "none",
-    timeout: float = 60.0,
+    timeout: float | None = None,
+    limits: Limits | None = None,
 ) -> ApplyReport:
-    """Send a transaction ``plan --format json`` wrote (check it with
-    ``saved_plan_problem`` first). Its guards make it fail, changing nothing,
-    when the database moved since the plan was made."""
+    """Send a transaction ``plan --format json`` wrote. It is checked first,
+    before connecting (ValueError naming the operation that ovn-lbc's planner
+    would not have written); its guards make it fail, changing nothing, when
+    the database moved since the plan was made."""
+    if (problem := saved_plan_problem(params)) is not None:
+        raise ValueError(problem)
     started = time.perf_counter()
-    with _session(remote, ssl_files) as (connection, version):
+    with _session(remote, ssl_files, _limits(limits, timeout)) as (connection, version):
         txn = Transaction(params, [None] * (len(params) - 1))
         try:
-            operations = send(connection, txn, wait=wait, timeout=timeout)
+            operations = send(connection, txn, wait=wait)
         except GuardFailed as exc:
             raise GuardFailed(f"the database moved since the plan was made: {exc}") from exc
         summary = "No changes." if operations == 0 else "the saved plan"

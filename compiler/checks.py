@@ -7,13 +7,14 @@ sees only well-formed objects and reasons about what they mean together.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 
 from netaddr import IPAddress
 
 from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
-from .ir import Document, Forward, LoadBalancer, Network, PortRange, expand_ports
+from .ir import Backend, Document, Forward, LoadBalancer, Network, PortRange, expand_ports
 from .ovn_versions import FEATURES
 
 Check = Callable[[Document], Iterable[Diagnostic]]
@@ -249,14 +250,24 @@ def check_listen_ports_unique(document: Document) -> Iterator[Diagnostic]:
                     )
 
 
+def _backends_by_name(lb: LoadBalancer) -> dict[str, Backend]:
+    """``lb.backend`` for every name at once (the first of a name, as it finds):
+    a name lookup per target must not cost a scan of the backends."""
+    found: dict[str, Backend] = {}
+    for backend in lb.backends:
+        found.setdefault(backend.name, backend)
+    return found
+
+
 def check_target_port_counts(document: Document) -> Iterator[Diagnostic]:
     """Target ports: none, one, or one per listen port of every entry using them."""
     for network in document.networks:
         for lb in network.load_balancers:
+            by_name = _backends_by_name(lb)
             for port in lb.ports:
                 listen_count = len(expand_ports(port.listen_ports))
                 for name in dict.fromkeys(port.target_backends):
-                    backend = lb.backend(name)
+                    backend = by_name.get(name)
                     if backend is None:
                         continue
                     count = len(expand_ports(backend.target_ports))
@@ -285,11 +296,12 @@ def check_target_backends(document: Document) -> Iterator[Diagnostic]:
     for network in document.networks:
         for lb in network.load_balancers:
             names = [backend.name for backend in lb.backends]
+            known = set(names)
             for port in lb.ports:
                 seen: set[str] = set()
                 for index, name in enumerate(port.target_backends):
                     span = port.at(f"target_backend[{index}]")
-                    if name not in names:
+                    if name not in known:
                         yield error(span, "E310", f'no backend named "{name}"{did_you_mean(name, names)}')
                     elif name in seen:
                         yield error(span, "E314", f'backend "{name}" is listed twice in this port entry')
@@ -500,6 +512,62 @@ def check_datapaths(document: Document) -> Iterator[Diagnostic]:
                 seen.add(name)
 
 
+# ovn-nbctl splits its command line into commands at every argument that is
+# exactly "--", and looks a record up by UUID before it looks for a name.
+# (Any other text, one starting with "-" too, is an operand once it follows
+# the command's name, as every name in ovn-lbc's script does.)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _names(network: Network) -> Iterator[tuple[str, str, Span]]:
+    """(what, name, where) of every OVN row a network names."""
+    yield "router", network.router, network.at("router")
+    yield "switch", network.switch, network.at("switch")
+    for key, names in (("attach_routers", network.attach_routers), ("attach_switches", network.attach_switches)):
+        for index, name in enumerate(names):
+            yield key, name, network.at(f"{key}[{index}]")
+    if network.lb_group is not None:
+        yield "lb_group", network.lb_group, network.at("lb_group")
+    for port in network.switch_ports:
+        yield "switch port", port.name, port.at("name")
+
+
+def check_names_ovn_nbctl_reads(document: Document) -> Iterator[Diagnostic]:
+    """Names ovn-nbctl would read as something else than that name."""
+    for network in document.networks:
+        for what, name, span in _names(network):
+            if name == "--":
+                yield error(
+                    span,
+                    "E324",
+                    f'{what} "--" cannot be named to ovn-nbctl: it reads "--" as the separator between two commands',
+                    "rename the row in OVN; every other name, one starting with '-' too, is fine",
+                )
+            elif _UUID.fullmatch(name):
+                yield error(
+                    span,
+                    "E324",
+                    f'{what} "{name}" has the form of a UUID: ovn-nbctl (and OVN\'s tools) would look it up '
+                    "as a row's _uuid before looking for a row of that name",
+                    "rename the row in OVN so that its name is no UUID",
+                )
+
+
+def check_switch_port_names(document: Document) -> Iterator[Diagnostic]:
+    """ip_port_mappings values are ``PORT:SOURCE``: northd splits them at the first ':'."""
+    for network in document.networks:
+        for port in network.switch_ports:
+            if ":" in port.name:
+                yield error(
+                    port.at("name"),
+                    "E325",
+                    f'switch port "{port.name}" has a ":" in its name: a health check names its port in '
+                    'ip_port_mappings as "PORT:SOURCE", and ovn-northd cuts that at the first ":", so it '
+                    "would find no such port and silently make no monitor for the backend",
+                    "rename the Logical_Switch_Port so that its name has no ':' (OVN has no way to quote it)",
+                )
+
+
 CHECKS: tuple[Check, ...] = (
     check_networks_unique,
     check_listen_addresses_unique,
@@ -518,6 +586,8 @@ CHECKS: tuple[Check, ...] = (
     check_forwards,
     check_options,
     check_datapaths,
+    check_names_ovn_nbctl_reads,
+    check_switch_port_names,
     check_ovn_version,
 )
 

@@ -1,13 +1,25 @@
-"""The ``ovn-lbc`` command line. Exit codes: 0 ok, 1 invalid input, 2 usage."""
+"""The ``ovn-lbc`` command line. Exit codes: 0 ok, 1 invalid input, 2 usage,
+3 nothing applied (the database refused, moved, or could not be used), 4
+committed but the --wait failed, 5 sent with no usable answer (applied whole
+or not at all), 130 interrupted. No input, file, peer or signal gives a
+traceback: every failure is one line with one of these codes.
+
+Why this module is long: it is the parser, whose help texts are also the
+man page, and one handler per command that turns each failure into its
+line and exit code; kept together, every exit code is decided in one file.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Sequence
+from typing import Any
 
 from .compilation import CheckedInput, Compilation, check_files, compile_files
 from .diagnostics import CompileError, Diagnostic, SourceRegistry, sort_diagnostics
@@ -16,13 +28,27 @@ from .emit.ovsdb import emit_json
 from .frontend import INPUT_FORMATS
 from .frontend.document import schema
 from .ovn_versions import OvnVersion, parse_ovn_version
-from .ovsdb.client import DEFAULT_REMOTE, OvsdbError, SslFiles
+from .ovsdb.client import (
+    CONNECT_TIMEOUT,
+    DEFAULT_REMOTE,
+    MAX_REPLY_VARIABLE,
+    REQUEST_TIMEOUT,
+    BadRemote,
+    Limits,
+    OvsdbError,
+    SslFiles,
+    parse_remotes,
+    parse_size,
+)
 from .version import __version__
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
-EXIT_DATABASE = 3  # the database refused the changes, or OVN is missing (sandbox)
+EXIT_DATABASE = 3  # nothing applied: the database refused, moved or misbehaved, or OVN is missing (sandbox)
+EXIT_WAIT = 4  # committed, but the --wait failed or timed out
+EXIT_UNKNOWN = 5  # the transaction went out, no usable answer came: applied whole or not at all
+EXIT_INTERRUPTED = 130  # SIGINT, as a shell reports it (128 + 2)
 
 DESCRIPTION = """\
 ovn-lbc compiles OVN network load balancers. It reads files that describe
@@ -58,15 +84,29 @@ diagnostics:
   Every error of a run is reported at once.
 
 exit status:
-  0  success (warnings may have been printed)
-  1  the input is invalid, or conflicts with the database; nothing was written
-  2  usage error (bad option, missing file argument)
-  3  the database refused the changes or moved since it was read (nothing
-     was applied), or OVN is missing (sandbox)
+  0    success (warnings may have been printed)
+  1    the input is invalid, or conflicts with the database; nothing was written
+  2    usage error: a bad option or remote, a file that cannot be read or
+       written, a saved plan ovn-lbc's planner would not have written
+  3    nothing was applied: the database refused the changes, moved since it
+       was read, could not be reached, was silent or sent what is not OVSDB;
+       or OVN is missing (sandbox)
+  4    the changes are committed, but the --wait for ovn-northd or the
+       hypervisors failed or timed out
+  5    the transaction was sent but no usable answer came back: it was
+       applied whole or not at all (`ovn-lbc plan` shows which)
+  130  interrupted (SIGINT); the message says what was applied
+
+limits:
+  Each connect to a remote (with its TLS handshake and first answer) may
+  take 10 s, each request 60 s, each --wait 60 s; --timeout SECONDS bounds
+  the whole command instead. A cluster member that is down or silent is
+  skipped. A message from the server may have 1 GiB (--max-reply).
 
 environment:
-  OVN_NB_DB  the default remote of `apply`; read by ovn-nbctl when a
-             generated script runs.
+  OVN_NB_DB          the default remote of plan, apply and destroy; read by
+                     ovn-nbctl when a generated script runs.
+  OVN_LBC_MAX_REPLY  the default of --max-reply.
 
 examples:
   ovn-lbc check samples/ipv4-healthcheck.yaml
@@ -146,15 +186,30 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("-p", "--private-key", metavar="FILE", help="SSL private key")
         sub.add_argument("-c", "--certificate", metavar="FILE", help="SSL certificate")
         sub.add_argument("-C", "--ca-cert", metavar="FILE", help="SSL CA certificate")
+        sub.add_argument(
+            "--timeout",
+            type=_seconds,
+            metavar="SECONDS",
+            help="bound the whole command, --wait included (default: each connect "
+            f"{CONNECT_TIMEOUT:g} s, each request {REQUEST_TIMEOUT:g} s, --wait 60 s)",
+        )
+        sub.add_argument(
+            "--max-reply",
+            type=_size,
+            metavar="SIZE",
+            default=os.environ.get(MAX_REPLY_VARIABLE) or "1G",
+            help=f"the largest message accepted from the server, and the largest --from-dump or --plan-file "
+            f"read, in bytes or with K, M or G (default: ${MAX_REPLY_VARIABLE}, else 1G)",
+        )
 
     def wait_arguments(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--wait",
             choices=("none", "sb", "hv"),
             default="none",
-            help="after committing, wait for ovn-northd (sb) or every hypervisor (hv), like ovn-nbctl --wait",
+            help="after committing, wait for ovn-northd (sb) or every hypervisor (hv), like ovn-nbctl --wait; "
+            "a wait that fails after the commit exits 4",
         )
-        sub.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="for --wait (default 60)")
 
     adopt_help = "take over rows of the same name that ovn-lbc does not own (they get its ownership mark)"
 
@@ -199,8 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument(
         "--plan-file",
         metavar="PLAN",
-        help="send the transaction `plan --format json` wrote instead of planning now; refused, "
-        "changing nothing, when the database moved since",
+        help="send the transaction `plan --format json` wrote instead of planning now; refused before "
+        "connecting (exit 2) when it does anything ovn-lbc's planner would not have written, and by "
+        "its guards, changing nothing (exit 3), when the database moved since",
     )
     database_arguments(apply)
     apply.add_argument("--adopt", action="store_true", help=adopt_help)
@@ -226,6 +282,26 @@ def build_parser() -> argparse.ArgumentParser:
         "the load-balancing logical flows. Everything started is stopped afterwards.",
     )
     input_arguments(sandbox)
+    sandbox.add_argument(
+        "--traffic",
+        action="store_true",
+        help="with the real datapath, open connections from a client to every VIP and port (TCP and UDP) "
+        "and report which backend answered how often, beside each backend's monitor status",
+    )
+    sandbox.add_argument(
+        "--connections", type=_positive_count, default=20, metavar="N", help="with --traffic: per VIP (default 20)"
+    )
+    sandbox.add_argument(
+        "--fail",
+        nargs="+",
+        default=[],
+        metavar="BACKEND",
+        help="with --traffic: then stop these backends' servers, wait until their monitors go offline, "
+        "and send the traffic again",
+    )
+    sandbox.add_argument(
+        "--format", choices=("text", "json"), default="text", help="with --traffic: json prints one object"
+    )
 
     fmt = commands.add_parser(
         "fmt",
@@ -265,18 +341,61 @@ def _print_diagnostics(error: CompileError) -> None:
     print(f"ovn-lbc: {summary}; nothing was written", file=sys.stderr)
 
 
+class _NotRegularFile(OSError):
+    """An output that is a device, a FIFO, a socket or a directory."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
 def _write_output(text: str, output: str | None, *, executable: bool) -> None:
+    """Write ``text`` to standard output (``-`` or None) or replace the file ``output``, atomically.
+
+    A symlink is followed: the file it names is written and the link stays.
+    Only a regular file is replaced: writing beside a device or a FIFO and
+    renaming would put a regular file in its place (``-o /dev/null`` as root
+    replaced /dev/null). An existing file keeps its mode (and, when allowed,
+    its owner); a new one gets 0666 (0777 for a script) less the umask."""
     if output is None or output == "-":
         sys.stdout.write(text)
         return
-    # Write beside the target and rename, so a reader never sees half a script.
-    directory = os.path.dirname(os.path.abspath(output))
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".ovn-lbc-")
+    target = os.path.realpath(output)
+    try:
+        found: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        found = None
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        raise _NotRegularFile(
+            f"it is {_kind(found.st_mode)}, not a regular file (ovn-lbc writes regular files, or - for standard output)"
+        )
+    if found is not None:
+        mode = stat.S_IMODE(found.st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = (0o777 if executable else 0o666) & ~umask
+    # Write beside the real target and rename, so a reader never sees half a file.
+    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".ovn-lbc-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-        os.chmod(temporary, 0o755 if executable else 0o644)
-        os.replace(temporary, output)
+        if found is not None and (found.st_uid, found.st_gid) != (os.geteuid(), os.getegid()):
+            try:
+                os.chown(temporary, found.st_uid, found.st_gid)
+            except PermissionError:
+                pass  # not ours to give away: the file becomes the writer's, with its mode kept
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)
         raise
@@ -284,6 +403,45 @@ def _write_output(text: str, output: str | None, *, executable: bool) -> None:
 
 def _ssl(args: argparse.Namespace) -> SslFiles:
     return SslFiles(args.private_key, args.certificate, args.ca_cert)
+
+
+class _Unreadable(Exception):
+    """A file argument (a dump, a saved plan) that cannot be read."""
+
+
+def _read_file(path: str, limit: int) -> str:
+    """A whole file as UTF-8 text, at most ``limit`` bytes (--max-reply): a FIFO or
+    a device may be given, and /dev/zero never ends."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise _Unreadable(exc.strerror or str(exc)) from None
+    if len(data) > limit:
+        raise _Unreadable(f"larger than {limit:,} bytes (--max-reply or {MAX_REPLY_VARIABLE} raises the limit)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(f"not UTF-8 (byte {exc.start})") from None
+
+
+def _check_remote(args: argparse.Namespace) -> int | None:
+    """A usage error for a malformed --db (or $OVN_NB_DB) before anything connects."""
+    try:
+        parse_remotes(args.db)
+    except BadRemote as exc:
+        print(f"ovn-lbc: {args.command}: --db: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return None
+
+
+def _database_failure(command: str, exc: OvsdbError) -> int:
+    from .apply import OutcomeUnknown, WaitFailed
+
+    print(f"ovn-lbc: {command}: {exc}", file=sys.stderr)
+    if isinstance(exc, WaitFailed):
+        return EXIT_WAIT
+    return EXIT_UNKNOWN if isinstance(exc, OutcomeUnknown) else EXIT_DATABASE
 
 
 def _plan(checked: CheckedInput, args: argparse.Namespace) -> int:
@@ -295,18 +453,18 @@ def _plan(checked: CheckedInput, args: argparse.Namespace) -> int:
     inputs = _input_names(args.files)
     try:
         if args.from_dump is not None:
-            with open(args.from_dump, encoding="utf-8") as handle:
-                state = state_from_dump(handle.read())
+            state = state_from_dump(_read_file(args.from_dump, args.max_reply))
             plan = plan_against(checked, state, adopt=args.adopt, destroy=args.destroy)
             against = args.from_dump
         else:
-            plan, against = plan_live(checked, args.db, ssl_files=_ssl(args), adopt=args.adopt, destroy=args.destroy)
-    except (OSError, UnicodeDecodeError, DumpError) as exc:
-        print(f"ovn-lbc: plan: cannot read {args.from_dump}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+            plan, against = plan_live(
+                checked, args.db, ssl_files=_ssl(args), adopt=args.adopt, destroy=args.destroy, limits=_limits(args)
+            )
+    except (_Unreadable, DumpError) as exc:
+        print(f"ovn-lbc: plan: cannot read {args.from_dump}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OvsdbError as exc:
-        print(f"ovn-lbc: plan: {exc}", file=sys.stderr)
-        return EXIT_DATABASE
+        return _database_failure("plan", exc)
     if args.format == "json":
         text = transaction_json(build_plan_transaction(plan, inputs).params, pretty=args.pretty)
     else:
@@ -314,37 +472,50 @@ def _plan(checked: CheckedInput, args: argparse.Namespace) -> int:
     return _write_or_fail(text, args.output)
 
 
-def _apply(checked: CheckedInput | None, args: argparse.Namespace, *, destroy: bool = False) -> int:
-    from .apply import apply_compilation, apply_saved_plan, saved_plan_problem
+def _read_saved_plan(args: argparse.Namespace) -> list[Any] | int:
+    """The saved plan's params, checked before connecting; or the exit status of a refusal."""
+    from .saved_plan import saved_plan_problem
 
-    remote = args.db
+    try:
+        text = _read_file(args.plan_file, args.max_reply)
+        params = json.loads(text)
+    except _Unreadable as exc:
+        print(f"ovn-lbc: apply: cannot read {args.plan_file}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, or an int of too many digits
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        print(f"ovn-lbc: apply: cannot read {args.plan_file}: not JSON: {reason}", file=sys.stderr)
+        return EXIT_USAGE
+    if (problem := saved_plan_problem(params)) is not None:
+        print(f"ovn-lbc: apply: {args.plan_file} is not a saved plan: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    assert isinstance(params, list)
+    return params
+
+
+def _apply(checked: CheckedInput | None, args: argparse.Namespace, *, destroy: bool = False) -> int:
+    from .apply import apply_compilation, apply_saved_plan
+
     try:
         if checked is None:
-            try:
-                with open(args.plan_file, encoding="utf-8") as handle:
-                    params = json.load(handle)
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                print(f"ovn-lbc: apply: cannot read {args.plan_file}: {exc}", file=sys.stderr)
-                return EXIT_USAGE
-            if (problem := saved_plan_problem(params)) is not None:
-                print(f"ovn-lbc: apply: {args.plan_file} is not a saved plan: {problem}", file=sys.stderr)
-                return EXIT_USAGE
-            report = apply_saved_plan(params, remote, ssl_files=_ssl(args), wait=args.wait, timeout=args.timeout)
+            params = _read_saved_plan(args)
+            if isinstance(params, int):
+                return params
+            report = apply_saved_plan(params, args.db, ssl_files=_ssl(args), wait=args.wait, limits=_limits(args))
         else:
             report = apply_compilation(
                 checked,
                 _input_names(args.files),
-                remote,
+                args.db,
                 ssl_files=_ssl(args),
                 adopt=getattr(args, "adopt", False),
                 destroy=destroy,
                 wait=args.wait,
-                timeout=args.timeout,
+                limits=_limits(args),
                 progress=sys.stderr.isatty(),
             )
     except OvsdbError as exc:
-        print(f"ovn-lbc: {args.command}: {exc}", file=sys.stderr)
-        return EXIT_DATABASE
+        return _database_failure(args.command, exc)
     if report.operations == 0:
         print(f"ovn-lbc: {args.command}: no changes; nothing sent to {report.remote}", file=sys.stderr)
     else:
@@ -372,6 +543,7 @@ def _fmt(files: Sequence[str], *, check: bool) -> int:
     failures: list[Diagnostic] = []
     sources = SourceRegistry()
     would_change: list[str] = []
+    unwritable = False
     for path in files:
         source = read_source(path)
         if isinstance(source, Diagnostic):
@@ -386,20 +558,48 @@ def _fmt(files: Sequence[str], *, check: bool) -> int:
         if path == "-":
             sys.stdout.write(formatted)
         elif formatted != source.text:
-            would_change.append(path)
             if not check:
-                _write_output(formatted, path, executable=False)
+                try:
+                    _write_output(formatted, path, executable=False)
+                except OSError as exc:
+                    print(f"ovn-lbc: fmt: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+                    unwritable = True
+                    continue
+            would_change.append(path)
     if failures:
         _print_diagnostics(CompileError(failures, sources))
-        return EXIT_INVALID
     verb = "would reformat" if check else "reformatted"
     for path in would_change:
         print(f"ovn-lbc: {verb} {path}", file=sys.stderr)
-    return EXIT_INVALID if check and would_change else EXIT_OK
+    if unwritable:
+        return EXIT_USAGE  # like any output that cannot be written
+    return EXIT_INVALID if failures or (check and would_change) else EXIT_OK
 
 
 def _input_names(files: Sequence[str]) -> list[str]:
     return [os.path.normpath(f) if f != "-" else "<stdin>" for f in files]
+
+
+def _seconds(text: str) -> float:
+    """A --timeout: a positive, finite number of seconds (nan, inf and 0 would never or always expire)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: the timeout must be a positive, finite number of seconds")
+    return value
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(total=args.timeout, max_reply=args.max_reply)
 
 
 def _ovn_version(text: str) -> OvnVersion:
@@ -412,6 +612,16 @@ def _ovn_version(text: str) -> OvnVersion:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        return _main(parser, args)
+    except KeyboardInterrupt as exc:
+        # One line, not a traceback; what the interrupt left (apply.Interrupted says) or, before
+        # anything was sent, that nothing was written.
+        print(f"ovn-lbc: {args.command}: {str(exc) or 'interrupted; nothing was written'}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "schema":
         sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
         return EXIT_OK
@@ -419,6 +629,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fmt(args.files, check=args.check)
     if args.command == "apply" and bool(args.files) == bool(args.plan_file):
         parser.error("apply needs FILE... or --plan-file PLAN (not both)")
+    live = args.command in ("apply", "destroy") or (args.command == "plan" and args.from_dump is None)
+    if live and (usage := _check_remote(args)) is not None:
+        return usage
     if args.command == "apply" and args.plan_file:
         return _apply(None, args)
     planning = args.command in ("plan", "apply", "destroy")
@@ -444,6 +657,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
 
 
+def _sandbox(compilation: Compilation, args: argparse.Namespace) -> int:
+    from .datapath import DatapathError, datapath_problem
+    from .sandbox import SandboxError, search_path, show_in_sandbox
+    from .traffic import run_traffic
+
+    if (args.fail or args.format != "text" or args.connections != 20) and not args.traffic:
+        print("ovn-lbc: sandbox: --fail, --connections and --format go with --traffic", file=sys.stderr)
+        return EXIT_USAGE
+    inputs = _input_names(args.files)
+    problem = datapath_problem(search_path())
+    try:
+        if problem is None:
+            output = run_traffic(
+                compilation,
+                inputs,
+                traffic=args.traffic,
+                connections=args.connections,
+                fail=args.fail,
+                output_format=args.format,
+            )
+        elif args.traffic:
+            print(f"ovn-lbc: sandbox: no traffic without a datapath: {problem}", file=sys.stderr)
+            return EXIT_DATABASE
+        else:
+            print(f"ovn-lbc: sandbox: without a datapath ({problem}), no probe is sent", file=sys.stderr)
+            output = show_in_sandbox(compilation, inputs)
+    except (SandboxError, DatapathError) as exc:
+        print(f"ovn-lbc: sandbox: {exc}", file=sys.stderr)
+        return EXIT_DATABASE
+    sys.stdout.write(output)
+    return EXIT_OK
+
+
+def _positive_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError(f"expected a count from 1 to 10000, not {text!r}")
+    return int(text)
+
+
 def _run(compilation: Compilation, args: argparse.Namespace) -> int:
     if args.command == "check":
         rows = len(compilation.changes.rows)
@@ -459,17 +711,17 @@ def _run(compilation: Compilation, args: argparse.Namespace) -> int:
         converted = (document_to_dsl if args.to == "dsl" else document_to_yaml)(compilation.document)
         return _write_or_fail(converted, args.output)
     if args.command == "sandbox":
-        from .sandbox import SandboxError, show_in_sandbox
-
-        try:
-            sys.stdout.write(show_in_sandbox(compilation, _input_names(args.files)))
-        except SandboxError as exc:
-            print(f"ovn-lbc: sandbox: {exc}", file=sys.stderr)
-            return EXIT_DATABASE
-        return EXIT_OK
+        return _sandbox(compilation, args)
     inputs = _input_names(args.files)
     if args.format == "json":
         output = emit_json(compilation.changes, inputs, pretty=args.pretty)
     else:
-        output = emit_nbctl(compilation.changes, inputs)
+        # A value too long for one argument (E326) fails the script: write
+        # nothing; a split script (W004) is not atomic: say so, then write it.
+        found: list[Diagnostic] = []
+        output = emit_nbctl(compilation.changes, inputs, diagnostics=found)
+        if any(d.is_error for d in found):
+            raise CompileError(found, compilation.sources)
+        if found:
+            print(compilation.sources.render_all(found), file=sys.stderr)
     return _write_or_fail(output, args.output, executable=args.format == "nbctl")

@@ -10,6 +10,8 @@ CODES: dict[str, str] = {
     "E103": "missing required key",
     "E104": "wrong type or shape",
     "E105": "unknown config key",
+    "E106": "document too large once its YAML aliases are expanded",
+    "E107": "input file too large",
     # Values.
     "E200": "invalid IP address",
     "E201": "invalid network address",
@@ -47,6 +49,9 @@ CODES: dict[str, str] = {
     "E321": "option that cannot take effect here",
     "E322": "OVN option ovn-lbc does not support",
     "E323": "datapath or group named twice",
+    "E324": "name ovn-nbctl would read as something else",
+    "E325": "switch port name with a colon",
+    "E326": "value too long for one command-line argument of the script",
     # The database: what planning against a Northbound database finds.
     "E400": "router or switch missing from the database, or there twice",
     "E401": "row name taken by a row ovn-lbc does not own",
@@ -54,4 +59,5 @@ CODES: dict[str, str] = {
     "W001": "forward with nothing to forward",
     "W002": "health-check setting without healthcheck enabled",
     "W003": "reject without health checks",
+    "W004": "script split into several transactions: not atomic",
 }

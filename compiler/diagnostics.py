@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import bisect
 import enum
+import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -60,36 +62,139 @@ def warning(span: Span, code: str, message: str, *notes: str) -> Diagnostic:
     return Diagnostic(span, code, message, Severity.WARNING, notes)
 
 
+# Line ends as libyaml reads them, and universal newlines: "\r\n", "\r", "\n".
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+_NEWLINE = re.compile(r"\n")
+
+
+def _line_starts(text: str) -> list[int]:
+    breaks = _LINE_BREAK if "\r" in text else _NEWLINE
+    return [0, *(match.end() for match in breaks.finditer(text))]
+
+
 @dataclass(slots=True)
 class SourceText:
-    """An input file's text, with a line index for spans and caret lines."""
+    """An input file's text, with a line index for spans and caret lines.
+
+    A line ends at "\n", "\r\n" or a lone "\r" (old Mac files), as YAML reads
+    them, so every front end and every caret line count lines alike.
+    """
 
     name: str
     text: str
-    _line_starts: list[int] = field(default_factory=list, repr=False)
+    # Built on first use: a file that needs no span from offsets (the DSL's
+    # tokens carry their lines) and no caret line never pays for it.
+    _line_starts: list[int] | None = field(default=None, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        starts = [0]
-        find = self.text.find
-        position = find("\n")
-        while position != -1:
-            starts.append(position + 1)
-            position = find("\n", position + 1)
-        self._line_starts = starts
+    def _starts(self) -> list[int]:
+        if self._line_starts is None:
+            self._line_starts = _line_starts(self.text)
+        return self._line_starts
 
     def span_at(self, offset: int) -> Span:
         """The span of a character offset (0-based) in this text."""
-        line_index = bisect.bisect_right(self._line_starts, offset) - 1
-        return Span(self.name, line_index + 1, offset - self._line_starts[line_index] + 1)
+        starts = self._starts()
+        line_index = bisect.bisect_right(starts, offset) - 1
+        return Span(self.name, line_index + 1, offset - starts[line_index] + 1)
+
+    def line_bounds(self, number: int) -> tuple[int, int] | None:
+        """(start, end) offsets of line ``number`` (1-based) without its line end, or None.
+
+        In constant time: a caller that needs a few characters of a line must
+        not copy the whole line, which may be the whole file.
+        """
+        starts = self._starts()
+        if not 1 <= number <= len(starts):
+            return None
+        start = starts[number - 1]
+        if number == len(starts):
+            return start, len(self.text)
+        end = starts[number] - 1
+        if end > start and self.text[end] == "\n" and self.text[end - 1] == "\r":
+            end -= 1
+        return start, end
 
     def line(self, number: int) -> str | None:
-        """Line ``number`` (1-based) without its newline, or None."""
-        if not 1 <= number <= len(self._line_starts):
-            return None
-        start = self._line_starts[number - 1]
-        end = self.text.find("\n", start)
-        text = self.text[start:] if end == -1 else self.text[start:end]
-        return text.rstrip("\r")
+        """Line ``number`` (1-based) without its line end, or None."""
+        bounds = self.line_bounds(number)
+        return None if bounds is None else self.text[bounds[0] : bounds[1]]
+
+
+# What a terminal would act on rather than show: C0 controls but tab, DEL, C1
+# controls, and lone surrogates (which no terminal encoding can carry). They
+# are shown escaped, as JSON strings (and so the plan) show them.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\b": "\\b", "\f": "\\f"}
+# The most columns of a source line a diagnostic shows, around its caret: a
+# long line (a one-line file) echoed whole by each of thousands of
+# diagnostics would print gigabytes.
+MAX_EXCERPT_COLUMNS = 160
+_ELLIPSIS = "..."
+# The most diagnostics one run prints in full; the rest are counted by code.
+MAX_RENDERED_DIAGNOSTICS = 200
+
+
+def _escape_char(char: str) -> str:
+    return _SHORT_ESCAPES.get(char) or f"\\u{ord(char):04x}"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control characters as visible escapes (``\\u001b``), tab kept."""
+    return _CONTROL.sub(lambda match: _escape_char(match.group()), text)
+
+
+def _shown(char: str) -> str:
+    return _escape_char(char) if _CONTROL.match(char) else char
+
+
+def _caret_prefix(shown: list[str]) -> str:
+    # Tabs keep their width in the caret line so the caret stays aligned.
+    return "".join("\t" if piece == "\t" else " " * len(piece) for piece in shown)
+
+
+def excerpt(source: SourceText, line: int, column: int) -> tuple[str, str] | None:
+    """The source line a diagnostic shows, and the blanks before its caret.
+
+    A line of at most MAX_EXCERPT_COLUMNS plain characters is shown whole, as
+    written. A longer one is cut to about that many columns around the caret,
+    with "..." where it was cut, and control characters are shown escaped; the
+    caret stays under its character. The work is bounded by the window, not
+    by the line.
+    """
+    bounds = source.line_bounds(line)
+    if bounds is None:
+        return None
+    start, end = bounds
+    text = source.text
+    caret = start + min(max(column - 1, 0), end - start)
+    if end - start <= MAX_EXCERPT_COLUMNS and not _CONTROL.search(text, start, end):
+        return text[start:end], _caret_prefix(list(text[start:caret]))
+    width = MAX_EXCERPT_COLUMNS
+    # Every character shows as at least one column: this many on each side
+    # are more than the window can hold.
+    before = [_shown(char) for char in reversed(text[max(start, caret - width) : caret])]
+    after = [_shown(char) for char in text[caret : min(end, caret + width)]]
+    left = _take(before, width // 2)
+    right = _take(after, width - sum(map(len, before[:left])))
+    if caret + right == end:  # the line ends first: give the left what is left
+        left = _take(before, width - sum(map(len, after[:right])))
+    shown_left = before[:left][::-1]
+    cut_left = caret - left > start
+    cut_right = caret + right < end
+    line_text = (_ELLIPSIS if cut_left else "") + "".join(shown_left) + "".join(after[:right])
+    line_text += _ELLIPSIS if cut_right else ""
+    prefix = (" " * len(_ELLIPSIS) if cut_left else "") + _caret_prefix(shown_left)
+    return line_text, prefix
+
+
+def _take(pieces: list[str], budget: int) -> int:
+    """How many of ``pieces`` fit in ``budget`` columns, from the first."""
+    used = 0
+    for count, piece in enumerate(pieces):
+        used += len(piece)
+        if used > budget:
+            return count
+    return len(pieces)
 
 
 class SourceRegistry:
@@ -107,21 +212,32 @@ class SourceRegistry:
     def render(self, diagnostic: Diagnostic) -> str:
         """``FILE:LINE:COL: error[CODE]: message``, the source line and a caret."""
         d = diagnostic
-        lines = [f"{d.span}: {d.severity.value}[{d.code}]: {d.message}"]
+        # File names and messages quote what the input holds: escaped, so a
+        # file cannot send a terminal its escape sequences through them.
+        lines = [escape_controls(f"{d.span}: {d.severity.value}[{d.code}]: {d.message}")]
         source = self.get(d.span.file)
-        text = source.line(d.span.line) if source else None
-        if text is not None:
+        shown = excerpt(source, d.span.line, d.span.column) if source else None
+        if shown is not None:
+            text, prefix = shown
             gutter = str(d.span.line)
             pad = " " * len(gutter)
-            # Tabs keep their width in the caret line so the caret stays aligned.
-            prefix = "".join(ch if ch == "\t" else " " for ch in text[: d.span.column - 1])
             lines.append(f" {gutter} | {text}")
             lines.append(f" {pad} | {prefix}^")
-        lines.extend(f"  = note: {note}" for note in d.notes)
+        lines.extend(escape_controls(f"  = note: {note}") for note in d.notes)
         return "\n".join(lines)
 
     def render_all(self, diagnostics: Iterable[Diagnostic]) -> str:
-        return "\n".join(self.render(d) for d in sort_diagnostics(diagnostics))
+        """Every diagnostic in report order, at most MAX_RENDERED_DIAGNOSTICS of them
+        in full and a count by code of the rest: thousands of copies of one
+        mistake say no more than two hundred."""
+        ordered = sort_diagnostics(diagnostics)
+        parts = [self.render(d) for d in ordered[:MAX_RENDERED_DIAGNOSTICS]]
+        rest = ordered[MAX_RENDERED_DIAGNOSTICS:]
+        if rest:
+            counts = Counter(d.code for d in rest)
+            by_count = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            parts.append(f"and {len(rest)} more: " + ", ".join(f"{code} x {count}" for code, count in by_count))
+        return "\n".join(parts)
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from uuid import UUID, uuid5
 
 from netaddr import IPAddress
 
@@ -22,6 +23,14 @@ OWNER_KEY = "ovn-lbc:network"
 KIND_KEY = "ovn-lbc:kind"
 DESCRIPTION_KEY = "ovn-lbc:description"
 USER_KEY_PREFIX = "ovn-lbc:"
+# Load_Balancer_Group has no external_ids: the groups ovn-lbc creates are
+# marked in NB_Global's external_ids, ``ovn-lbc:group:<name>`` = the group's
+# _uuid (see compiler/plan.py). A group is ovn-lbc's only while both agree.
+GROUP_MARK_PREFIX = "ovn-lbc:group:"
+# The _uuid ovn-lbc gives a group it creates: a name-based UUID (RFC 4122
+# version 5), so the script, the JSON and a plan can all write the mark in
+# the very transaction that creates the group, and a plan is reproducible.
+_GROUP_NAMESPACE = UUID("7d0b7a3c-2f1e-5d8a-9c4b-0e6f1a2b3c4d")
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -56,6 +65,9 @@ class LoadBalancerRow:
     listen_address: str = field(compare=False)
     description: str = field(compare=False)
     source: Span = field(compare=False)
+    # The model the row comes from, to locate a value's line (value_span).
+    model: LoadBalancer | Forward | None = field(default=None, compare=False, repr=False)
+    owner: Network | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +79,25 @@ class GroupRow:
     datapaths: tuple[tuple[str, str], ...]
     networks: tuple[str, ...]
     source: Span = field(compare=False)
+    owners: tuple[Network, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def mark_key(self) -> str:
+        return group_mark_key(self.name)
+
+    @property
+    def uuid(self) -> str:
+        """The _uuid ovn-lbc creates this group with (and records in its mark)."""
+        return group_uuid(self.name)
+
+
+def group_mark_key(name: str) -> str:
+    """The NB_Global external_ids key that marks group ``name`` as ovn-lbc's."""
+    return GROUP_MARK_PREFIX + name
+
+
+def group_uuid(name: str) -> str:
+    return str(uuid5(_GROUP_NAMESPACE, name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +144,11 @@ def _load_balancer_rows(
     network: Network, lb: LoadBalancer, probe_targets: dict[IPAddress, str]
 ) -> Iterator[LoadBalancerRow]:
     by_protocol: dict[str, list[tuple[int | None, str]]] = {}
+    by_name: dict[str, Backend] = {}
+    for backend in lb.backends:  # lb.backend(name) for all names, without a scan each
+        by_name.setdefault(backend.name, backend)
     for port in lb.ports:
-        backends = [b for name in port.target_backends if (b := lb.backend(name)) is not None]
+        backends = [b for name in port.target_backends if (b := by_name.get(name)) is not None]
         for index, listen_port in enumerate(expand_ports(port.listen_ports)):
             targets = ",".join(
                 endpoint(b.target_address, target_port(b.target_ports, index, listen_port)) for b in backends
@@ -216,13 +250,15 @@ def _row(
         listen_address=str(listen_address),
         description=obj.description,
         source=obj.span,
+        model=obj,
+        owner=network,
     )
 
 
 def lower(document: Document) -> NorthboundChanges:
     """The rows of a checked document: network order, then source order."""
     rows: list[LoadBalancerRow] = []
-    groups: dict[str, tuple[dict[tuple[str, str], None], list[str], Span]] = {}
+    groups: dict[str, tuple[dict[tuple[str, str], None], list[Network], Span]] = {}
     for network in document.networks:
         probe_targets = _probe_targets(network)
         for lb in network.load_balancers:
@@ -232,9 +268,69 @@ def lower(document: Document) -> NorthboundChanges:
         if network.lb_group is not None:
             datapaths, networks, _ = groups.setdefault(network.lb_group, ({}, [], network.at("lb_group")))
             datapaths.update(dict.fromkeys(network.datapaths()))
-            networks.append(network.name)
+            networks.append(network)
     group_rows = tuple(
-        GroupRow(name, tuple(datapaths), tuple(networks), source)
+        GroupRow(name, tuple(datapaths), tuple(n.name for n in networks), source, tuple(networks))
         for name, (datapaths, networks, source) in groups.items()
     )
     return NorthboundChanges(tuple(rows), group_rows)
+
+
+# -- where a value comes from ----------------------------------------------------------
+
+
+def datapath_span(network: Network, table: str, name: str) -> Span | None:
+    """Where ``network`` names datapath ``name`` of ``table``, or None."""
+    if table == "Logical_Router":
+        named = [("router", network.router)] + [
+            (f"attach_routers[{i}]", n) for i, n in enumerate(network.attach_routers)
+        ]
+    else:
+        named = [("switch", network.switch)] + [
+            (f"attach_switches[{i}]", n) for i, n in enumerate(network.attach_switches)
+        ]
+    return next((network.at(key) for key, text in named if text == name), None)
+
+
+def value_span(row: LoadBalancerRow, column: str, key: str = "") -> Span:
+    """The line a value of ``row`` comes from: ``column`` (a Load_Balancer
+    column, "datapath" with key "TABLE:NAME", or "group"), ``key`` a map key.
+    The row's own line when nothing closer is known. Computed only when a
+    diagnostic needs it, so lowering stays as fast as before."""
+    obj, network = row.model, row.owner
+    if obj is None or network is None:
+        return row.source
+    span: Span | None = None
+    if column == "name":
+        span = network.at("row_prefix")
+    elif column == "group":
+        span = network.at("lb_group")
+    elif column == "datapath":
+        table, _, name = key.partition(":")
+        span = datapath_span(network, table, name)
+    elif column == "external_ids" and key == DESCRIPTION_KEY:
+        span = obj.at("description")
+    elif column == "external_ids" and key.startswith(USER_KEY_PREFIX):
+        span = obj.at("config." + key.removeprefix(USER_KEY_PREFIX))
+    elif column == "options":
+        span = obj.at("config." + key)
+    elif column == "vips":
+        span = _vip_span(row, obj, key)
+    elif column == "ip_port_mappings":
+        span = next(
+            (port.at("name") for port in network.switch_ports for address in port.addresses if host(address) == key),
+            None,
+        )
+    return span or row.source
+
+
+def _vip_span(row: LoadBalancerRow, obj: LoadBalancer | Forward, key: str) -> Span | None:
+    """The port entry that makes the ``vips`` key ``key`` (a forward's default target for a port-less one)."""
+    if isinstance(obj, Forward) and key == str(obj.listen_address):
+        return obj.at("default_target")
+    for port in obj.ports:
+        if port.protocol != row.protocol:
+            continue
+        if any(vip_key(obj.listen_address, number) == key for number in expand_ports(port.listen_ports)):
+            return port.span
+    return None

@@ -21,8 +21,29 @@ its datapaths. Members that are not ovn-lbc's are never removed. A row that
 reaches a datapath through its group is detached from it. Groups the file
 does not name are left alone, like hand-made attachments: a network that
 drops ``lb_group`` gets direct attachments, and its rows stay in the old
-group until it is deleted by hand. ``destroy`` deletes a group only when no
-member is left and no datapath outside the files' networks uses it.
+group until it is deleted by hand. ``destroy`` deletes a group only when
+ovn-lbc created it, no member is left and no datapath outside the files'
+networks uses it.
+
+Which groups ovn-lbc created: Load_Balancer_Group has no external_ids column
+(NB schemas 23.03 to 26.03), so the mark cannot sit on the group. It sits in
+NB_Global's external_ids instead: ``ovn-lbc:group:<name>`` = the group's
+_uuid. ovn-lbc creates a group with a UUID of its own choosing (a name-based
+UUID, lower.group_uuid: the same in the script, the JSON and every plan) and
+writes the mark in the same transaction; ``destroy`` deletes the group and
+the mark together. A group is ovn-lbc's only while the mark names its very
+_uuid, so a group someone deleted and made again by hand under the same name
+(a new _uuid) is theirs: used, never deleted; its stale mark stays until
+ovn-lbc creates that group again. Limits: a group made by hand with
+ovn-lbc's UUID for its name (``--id=<uuid>``) would pass for ovn-lbc's, and a
+group ovn-lbc made before it kept marks is not marked, so it is never deleted.
+Without an NB_Global row (no ovn-northd or ovn-nbctl has run yet) the plan
+inserts one for the mark, as ovn-nbctl does.
+
+Shared health checks: a Load_Balancer_Health_Check row that another row also
+refers to (a foreign load balancer, say) is never modified: when ovn-lbc's
+row needs it changed, the row gets a health check of its own (insert a new
+one, repoint the row) and the shared one stays as it is for the other row.
 
 Decisions an operator may want to know:
 - An owned row attached to a datapath the file does not name (attached by
@@ -38,8 +59,16 @@ from dataclasses import dataclass
 from .diagnostics import Diagnostic, Span, error
 from .facts import FoundPort
 from .ir import OPTION_KEYS, Document, Network
-from .lower import OWNER_KEY, USER_KEY_PREFIX, GroupRow, HealthCheckRow, LoadBalancerRow, NorthboundChanges
-from .ovsdb.state import DbDatapath, DbGroup, DbHealthCheck, DbLoadBalancer, NorthboundState
+from .lower import (
+    OWNER_KEY,
+    USER_KEY_PREFIX,
+    GroupRow,
+    HealthCheckRow,
+    LoadBalancerRow,
+    NorthboundChanges,
+    group_mark_key,
+)
+from .ovsdb.state import DbDatapath, DbGlobal, DbGroup, DbHealthCheck, DbLoadBalancer, NorthboundState
 
 DATAPATH_TABLES = ("Logical_Router", "Logical_Switch")
 # The option keys ovn-lbc writes; other keys in an owned row's options are kept.
@@ -159,6 +188,18 @@ class GroupChange:
     remove_members: tuple[tuple[str, str], ...] = ()  # (row name, _uuid)
     attach: tuple[Datapath, ...] = ()
     detach: tuple[Datapath, ...] = ()  # only when the group is deleted
+    # Whether ovn-lbc made the existing group (its mark in NB_Global names it):
+    # only such a group is ever deleted. A group the plan adds is ovn-lbc's.
+    owned: bool = True
+
+    @property
+    def mark(self) -> tuple[str, str] | None:
+        """The NB_Global external_ids pair the plan writes (add) or deletes (remove)."""
+        if self.action == "add" and self.wanted is not None:
+            return self.wanted.mark_key, self.wanted.uuid
+        if self.action == "remove" and self.existing is not None:
+            return group_mark_key(self.name), self.existing.uuid
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +210,8 @@ class Plan:
     unchanged: int = 0
     destroy: bool = False
     groups: tuple[GroupChange, ...] = ()
+    # The NB_Global row the groups' marks go in; None when the database has none.
+    nb_global: DbGlobal | None = None
 
     def __bool__(self) -> bool:
         return bool(self.changes or self.groups)
@@ -196,8 +239,9 @@ def _owner_words(row: DbLoadBalancer) -> str:
 
 
 def _health_check_changes(
-    wanted: tuple[HealthCheckRow, ...], existing: list[DbHealthCheck]
+    wanted: tuple[HealthCheckRow, ...], existing: list[DbHealthCheck], shared: frozenset[str] = frozenset()
 ) -> tuple[HealthCheckChange, ...]:
+    """``shared``: the existing checks another row refers to too, which are never modified."""
     changes: list[HealthCheckChange] = []
     by_vip: dict[str, DbHealthCheck] = {}
     for present in sorted(existing, key=lambda c: c.uuid):
@@ -212,7 +256,12 @@ def _health_check_changes(
             continue
         options = diff_map(old.options, dict(check.options))
         ids = diff_map(old.external_ids, dict(check.external_ids), managed_prefix=USER_KEY_PREFIX)
-        if options or ids:
+        if (options or ids) and old.uuid in shared:
+            # Changing it would change it for the other row as well: drop our
+            # reference (the other row keeps the check alive) and add our own.
+            changes.append(HealthCheckChange(check.vip, None, old))
+            changes.append(HealthCheckChange(check.vip, check, None))
+        elif options or ids:
             changes.append(HealthCheckChange(check.vip, check, old, options, ids))
     changes.extend(HealthCheckChange(vip, None, old) for vip, old in sorted(by_vip.items()))
     return tuple(changes)
@@ -270,6 +319,12 @@ def make_plan(
     # Each wanted row's _uuid, or None when the plan adds it (for group membership).
     resolved: dict[str, str | None] = {}
     group_datapaths = {group.name: group.datapaths for group in changes.groups}
+    # How many rows refer to each health check: one referred to by two is shared.
+    check_users: dict[str, int] = {}
+    for row in state.load_balancers:
+        for uuid in row.health_check:
+            check_users[uuid] = check_users.get(uuid, 0) + 1
+    shared_checks = frozenset(uuid for uuid, users in check_users.items() if users > 1)
     for wanted in wanted_rows:
         candidates = by_name.get(wanted.name, [])
         owned = [row for row in candidates if _owner(row) == wanted.network]
@@ -288,7 +343,7 @@ def make_plan(
             claimed.add(target.uuid)
         resolved[wanted.name] = target.uuid if target is not None else None
         reached = group_datapaths.get(wanted.group, ()) if wanted.group is not None else ()
-        change = _row_change(wanted, target, state, datapaths, reached, adopted_from)
+        change = _row_change(wanted, target, state, datapaths, reached, adopted_from, shared_checks)
         if change is None:
             unchanged += 1
         else:
@@ -315,8 +370,15 @@ def make_plan(
         unchanged,
         destroy,
         groups,
+        state.nb_global,
     )
     return plan, diagnostics
+
+
+def owns_group(group: DbGroup, state: NorthboundState) -> bool:
+    """Whether ovn-lbc made ``group``: NB_Global's mark for its name holds its _uuid."""
+    marks = state.nb_global.external_ids if state.nb_global is not None else {}
+    return marks.get(group_mark_key(group.name)) == group.uuid
 
 
 def _first(datapaths: Mapping[tuple[str, str], list[DbDatapath]], key: tuple[str, str]) -> DbDatapath | None:
@@ -361,7 +423,8 @@ def _group_changes(
                 attach.append(Datapath(key[0], key[1], datapath.uuid))
         if existing is None or add or leaving or attach:
             action = "add" if existing is None else "change"
-            result.append(GroupChange(group.name, action, group, existing, add, leaving, tuple(attach)))
+            ours = existing is None or owns_group(existing, state)
+            result.append(GroupChange(group.name, action, group, existing, add, leaving, tuple(attach), owned=ours))
     return tuple(result)
 
 
@@ -372,12 +435,13 @@ def _destroyed_groups(
     datapaths: Mapping[tuple[str, str], list[DbDatapath]],
     removed: set[str],
 ) -> tuple[GroupChange, ...]:
-    """The files' groups that destroy leaves empty and only the files' datapaths use."""
+    """The files' groups that ovn-lbc made, destroy leaves empty and only the
+    files' datapaths use. A group made by hand is left in place, empty or not."""
     ours = {key for network in document.networks for key in network.datapaths()}
     result: list[GroupChange] = []
     for group in changes.groups:
         existing = next((g for g in state.groups if g.name == group.name), None)
-        if existing is None or existing.load_balancer - removed:
+        if existing is None or not owns_group(existing, state) or existing.load_balancer - removed:
             continue
         users = [d for d in state.datapaths if existing.uuid in d.load_balancer_group]
         if any((d.table, d.name) not in ours for d in users):
@@ -420,6 +484,7 @@ def _row_change(
     datapaths: Mapping[tuple[str, str], list[DbDatapath]],
     reached_by_group: tuple[tuple[str, str], ...],
     adopted_from: str | None,
+    shared_checks: frozenset[str] = frozenset(),
 ) -> RowChange | None:
     attach = []
     for key in wanted.datapaths:
@@ -463,7 +528,7 @@ def _row_change(
             if target.selection_fields != wanted.selection_fields
             else None
         ),
-        health_checks=_health_check_changes(wanted.health_checks, existing_checks),
+        health_checks=_health_check_changes(wanted.health_checks, existing_checks, shared_checks),
         attach=tuple(attach),
         detach=tuple(detach),
         adopted_from=adopted_from,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler.cli import main
 from compiler.codes import CODES
 
 from .helpers import errors_of
@@ -222,6 +223,27 @@ CASES: list[tuple[str, str, str]] = [
     ),
     ("E322", "template load balancer", lb(config="{template: 'true'} #!")),
     ("E323", "attach the network's own switch", NET + "    attach_switches: [s1] #!\n"),
+    ("E324", "router named --", NET.replace("router: r1", 'router: "--" #!')),
+    ("E324", "attached switch named --", NET + '    attach_switches: [s9, "--"] #!\n'),
+    ("E324", "group named --", NET + '    lb_group: "--" #!\n'),
+    (
+        "E324",
+        "switch port named --",
+        NET.replace("{name: lsp3,", '{name: "--",').replace("[10.0.0.3]}", "[10.0.0.3]} #!"),
+    ),
+    ("E324", "switch named like a UUID", NET.replace("switch: s1", "switch: 0b1d4c59-33f4-4f3a-9d0e-5c7c0e9e2f11 #!")),
+    (
+        "E325",
+        "switch port name with a colon",
+        NET.replace("{name: lsp3,", "{name: 'lsp:3',").replace("[10.0.0.3]}", "[10.0.0.3]} #!"),
+    ),
+    (
+        "E106",
+        "yaml alias bomb",
+        NET
+        + "x0: &x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        + "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 9)}]{' #!' if i == 5 else ''}\n" for i in range(1, 6)),
+    ),
     ("W003", "reject without health checks", lb(config="{reject: 'true'} #!")),
     (
         "W002",
@@ -229,6 +251,50 @@ CASES: list[tuple[str, str, str]] = [
         lb(config="{healthcheck.interval: '5'} #!"),
     ),
 ]
+
+
+# Found while writing the ovn-nbctl script (compiler/emit/nbctl.py), not by a
+# check: `compile` reports them, `check` and `apply` have no such limits.
+LONG = "x" * (120 * 1024)  # under the 128 KiB an argument may have, with its word's prefix too
+SCRIPT_CASES: list[tuple[str, str, str]] = [
+    (
+        "E326",
+        "description over 128 KiB",
+        lb(body="").replace(
+            "        config: {}\n", f"        description: {'d' * (128 * 1024)} #!\n        config: {{}}\n"
+        ),
+    ),
+    (
+        "W004",
+        "a script too big for one command line",
+        NET
+        + "    load_balancers:\n"
+        + "".join(
+            f"      - listen_address: 192.0.2.{index}{' #!' if index == 9 else ''}\n"
+            f"        description: {LONG}\n"
+            "        backends: [{name: b2, target_address: 10.0.0.2}]\n"
+            '        ports: [{protocol: tcp, listen_port: "80", target_backend: [b2]}]\n'
+            for index in range(1, 11)
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "title", "text"), SCRIPT_CASES, ids=[f"{c[0]}-{c[1]}" for c in SCRIPT_CASES])
+def test_each_script_finding_reports_code_on_the_offending_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], code: str, title: str, text: str
+) -> None:
+    path = tmp_path / "input.yaml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "lb.sh"
+    status = main(["compile", str(path), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert f"{path}:{marked_line(text)}:" in err and f"[{code}]" in err, err[:2000]
+    if code.startswith("E"):
+        assert status == 1 and not out.exists() and "nothing was written" in err
+        assert "ovn-lbc apply" in err
+    else:
+        assert status == 0 and out.exists()
 
 
 def marked_line(text: str) -> int:
@@ -244,9 +310,10 @@ def test_each_check_reports_code_on_the_offending_line(tmp_path: Path, code: str
 
 
 def test_every_code_has_a_failing_input() -> None:
-    tested = {code for code, _, _ in CASES}
+    tested = {code for code, _, _ in CASES + SCRIPT_CASES}
     # E4xx compare the file with a database: tests/test_plan.py makes each one.
-    file_codes = {code for code in CODES if not code.startswith("E4")}
+    # E107 needs a file over 256 MiB: tests/test_hostile_files.py feeds an endless one.
+    file_codes = {code for code in CODES if not code.startswith("E4") and code != "E107"}
     assert tested == file_codes, file_codes ^ tested
 
 

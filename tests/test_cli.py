@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -171,3 +172,552 @@ def test_convert_refuses_invalid_input(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["convert", str(BROKEN), "--to", "dsl"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "error[E102]" in captured.err
+
+
+# -- limits and remotes: usage errors, before anything is read or connected ------------------------
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "-1", "0", "soon", "1e999"])
+@pytest.mark.parametrize("command", ["plan", "apply", "destroy"])
+def test_a_timeout_that_never_or_always_expires_is_a_usage_error(
+    command: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([command, str(SAMPLES / "ipv4-healthcheck.yaml"), "--db", "unix:/nonexistent", "--timeout", value])
+    assert exc.value.code == 2
+    assert "--timeout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("remote", "words"),
+    [
+        ("tcp:127.0.0.1:70000", "port 70000 is not between 1 and 65535"),
+        ("tcp:127.0.0.1:65536", "port 65536 is not between 1 and 65535"),
+        ("tcp:127.0.0.1:" + "1" * 5000, "expected tcp:HOST:PORT"),
+        ("unix:/nonexistent,ssl:[::1]:99999", "port 99999"),
+        ("http://127.0.0.1:6641", "expected unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT"),
+    ],
+    ids=["70000", "65536", "digits", "in-a-cluster", "scheme"],
+)
+def test_a_malformed_remote_is_a_usage_error_before_connecting(
+    remote: str, words: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    def no_connecting(*args: object, **kwargs: object) -> None:
+        raise AssertionError("connected despite a malformed remote")
+
+    monkeypatch.setattr(socket, "create_connection", no_connecting)
+    sample = str(SAMPLES / "ipv4-healthcheck.yaml")
+    for argv in (["plan", sample, "--db", remote], ["apply", sample, "--db", remote], ["destroy", sample]):
+        monkeypatch.setenv("OVN_NB_DB", remote)  # destroy takes it from the environment
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err
+
+
+# -- files from elsewhere: dumps, backups and saved plans that are malformed -----------------------------
+
+_TABLES = [
+    "Load_Balancer",
+    "Load_Balancer_Health_Check",
+    "Load_Balancer_Group",
+    "Logical_Switch",
+    "Logical_Router",
+    "Logical_Switch_Port",
+    "NB_Global",
+]
+
+
+def _dump(**rows: list[list[object]]) -> str:
+    """A JSON dump of every table a plan reads, empty but for ``rows`` (headings _uuid, name, vips)."""
+    return "\n".join(
+        json.dumps({"caption": f"{table} table", "headings": ["_uuid", "name", "vips"], "data": rows.get(table, [])})
+        for table in _TABLES
+    )
+
+
+def _backup(*records: object) -> str:
+    texts = [json.dumps(record) for record in records]
+    return "".join(f"OVSDB JSON {len(text.encode())} 0\n{text}\n" for text in texts)
+
+
+SCHEMA_RECORD = {"name": "OVN_Northbound", "version": "7.0.0", "tables": {}}
+UUID = ["uuid", "0b3a35b4-1ab4-4e2c-9dd3-31c2a0f7a0f1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[" * 100_000, "nested too deeply"),
+        ('{"caption": "x", "headings": ["_uuid"], "data": [[' + "1" * 5000 + "]]}", "4300 digits"),
+        ('{"caption": "Load_Balancer table", "headings": "_uuid", "data": []}', "not a list of names"),
+        ('{"caption": "Load_Balancer table", "headings": ["_uuid"], "data": {}}', "not a list of rows"),
+        ('{"caption": "Load_Balancer table", "headings": ["_uuid"], "data": [[1, 2]]}', "2 values for 1 columns"),
+        (_dump(Load_Balancer=[[["uuid", [1]], "lb", ["map", []]]]), "_uuid is"),
+        (_dump(Load_Balancer=[[UUID, "lb", ["map", [["a"]]]]]), "vips is"),
+        (_dump(Load_Balancer=[[UUID, 7, ["map", []]]]), "name is 7, not a string"),
+        (_dump(Load_Balancer=[[UUID, "lb", {"a": "b"}]]), "not an OVSDB map of strings"),
+        (_backup(["not", "a", "schema"]), "is not a JSON object"),
+        (_backup({"name": "OVN_Northbound", "tables": []}), "no schema"),
+        (_backup(SCHEMA_RECORD, {"Load_Balancer": []}), "rows of table Load_Balancer"),
+        (_backup(SCHEMA_RECORD, {"Load_Balancer": {UUID[1]: "row"}}), "is not an object"),
+        (_backup(SCHEMA_RECORD, {"Load_Balancer": {UUID[1]: {"vips": ["set", 7]}}}), "vips is"),
+        ("OVSDB JSON ٣ 0\n{}\n", "bad record header"),
+        ("OVSDB JSON " + "9" * 5000 + " 0\n{}\n", "bad record header"),
+        ('OVSDB JSON 100 0\n{"a":' + "[" * 90 + "\n", "not an `ovsdb-client backup` file"),
+        ("OVSDB JSON 9 0\n" + "[" * 9 + "\n", "not an `ovsdb-client backup` file"),
+    ],
+    ids=[
+        "deep",
+        "digits",
+        "headings",
+        "data",
+        "short-row",
+        "bad-uuid",
+        "bad-pair",
+        "int-name",
+        "dict-map",
+        "record-list",
+        "schema-tables",
+        "rows-list",
+        "row-string",
+        "bad-set",
+        "unicode-length",
+        "long-length",
+        "cut-record",
+        "deep-record",
+    ],
+)
+def test_a_malformed_dump_or_backup_is_one_line(
+    text: str, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "nb.dump"
+    path.write_text(text, encoding="utf-8")
+    assert main(["plan", str(SAMPLES / "ipv4-healthcheck.yaml"), "--from-dump", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ovn-lbc: plan: cannot read {path}: ") and words in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"[" * 100_000, "nested too deeply"),
+        (b'["OVN_Northbound", {"op": "comment", "comment": ' + b"1" * 5000 + b"}]", "4300 digits"),
+        (b'["OVN_Northbound", {"op": "comment", "comment": "\xff"}]', "not UTF-8"),
+        (b'["OVN_Northbound", {"op": ', "not JSON"),
+        (b"", "not JSON"),
+    ],
+    ids=["deep", "digits", "utf8", "cut", "empty"],
+)
+def test_an_unreadable_saved_plan_is_one_line(
+    content: bytes, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "plan.json"
+    path.write_bytes(content)
+    assert main(["apply", "--plan-file", str(path), "--db", f"unix:{tmp_path / 'none.sock'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ovn-lbc: apply: cannot read {path}: ") and words in err and err.count("\n") == 1, err
+
+
+def test_an_endless_dump_or_plan_is_read_only_up_to_the_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    sample = str(SAMPLES / "ipv4-healthcheck.yaml")
+    assert main(["plan", sample, "--from-dump", "/dev/zero", "--max-reply", "1M"]) == 2
+    assert "larger than 1,048,576 bytes" in capsys.readouterr().err
+    assert main(["apply", "--plan-file", "/dev/zero", "--max-reply", "1M", "--db", "unix:/nonexistent"]) == 2
+    assert "larger than 1,048,576 bytes" in capsys.readouterr().err
+
+
+def test_the_servers_own_file_with_diff_records_plans_as_live(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A standalone database file replays diff records: map keys and set atoms (UUIDs stay UUIDs) toggle."""
+    import shutil
+
+    from compiler import compile_files
+    from compiler.sandbox import Sandbox, build_topology
+
+    from .conftest import require_ovn
+
+    require_ovn()
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    data = yaml.safe_load(sample.read_text())
+    edited = tmp_path / "edited.yaml"
+    with Sandbox(str(tmp_path / "ovn"), northd=False) as ovn:
+        build_topology(ovn, compile_files([str(sample)]).document)
+        lb = data["networks"][0]["load_balancers"][0]
+        lb["backends"][0]["target_port"] = "8081"
+        del lb["config"]["healthcheck"]
+        edited.write_text(yaml.safe_dump(data))
+        assert main(["apply", str(edited), "--db", ovn.nb_remote]) == 0
+        # Then a map diff (the port back) and a set diff (health_check gains a row's UUID).
+        assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+        assert "_is_diff" in (ovn.directory / "nb.db").read_text()
+        shutil.copy(ovn.directory / "nb.db", tmp_path / "copy.db")
+        capsys.readouterr()
+        assert main(["plan", str(edited), "--db", ovn.nb_remote, "--format", "json"]) == 0
+        live = json.loads(capsys.readouterr().out)
+    assert main(["plan", str(edited), "--from-dump", str(tmp_path / "copy.db"), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == live and len(live) > 3
+
+
+# -- saved plans: exactly what the planner writes, and nothing else ---------------------------------------
+
+
+def _plan_json(ovn_remote: str, capsys: pytest.CaptureFixture[str], *args: str) -> list[Any]:
+    capsys.readouterr()
+    assert main(["plan", *args, "--db", ovn_remote, "--format", "json"]) == 0
+    params: list[Any] = json.loads(capsys.readouterr().out)
+    return params
+
+
+def _accepted(params: list[Any]) -> None:
+    from compiler.saved_plan import saved_plan_problem
+
+    assert saved_plan_problem(params) is None, json.dumps(params, indent=1)[:3000]
+
+
+def _apply_saved(ovn_remote: str, params: list[Any], tmp_path: Path, name: str = "plan.json") -> int:
+    path = tmp_path / name
+    path.write_text(json.dumps(params))
+    return main(["apply", "--plan-file", str(path), "--db", ovn_remote])
+
+
+@pytest.mark.parametrize("sample", sample_paths() + sorted(SAMPLES.glob("*.lb")), ids=lambda p: p.name)
+def test_every_plan_of_a_sample_is_accepted_and_applies(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compiler import compile_files
+    from compiler.sandbox import Sandbox, build_topology
+
+    from .conftest import require_ovn
+
+    require_ovn()
+    with Sandbox(str(tmp_path / "ovn"), northd=False) as ovn:
+        build_topology(ovn, compile_files([str(sample)]).document)
+        ovn.nbctl("lb-add", "someone-elses-lb", "192.0.2.1:80", "10.0.0.1:80")  # foreign rows stay out of it
+        ovn.nbctl("create", "Load_Balancer_Group", "name=someone-elses-group")
+        for step in ("apply", "destroy"):
+            params = _plan_json(ovn.nb_remote, capsys, str(sample), *(["--destroy"] if step == "destroy" else []))
+            assert len(params) > 2
+            _accepted(params)
+            assert _apply_saved(ovn.nb_remote, params, tmp_path) == 0
+            assert _plan_json(ovn.nb_remote, capsys, str(sample), *(["--destroy"] if step == "destroy" else [])) == [
+                "OVN_Northbound"
+            ]
+        capsys.readouterr()
+        assert main(["plan", str(sample), "--db", ovn.nb_remote, "--destroy"]) == 0
+
+
+def test_every_incremental_plan_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each edit of test_plan, forwards and back, with a foreign row and group about; and --adopt."""
+    from compiler import compile_files
+    from compiler.sandbox import Sandbox, build_topology
+
+    from .conftest import require_ovn
+    from .test_plan import EDITS, load, write
+
+    require_ovn()
+    original = write(tmp_path / "original.yaml", load("ipv4-healthcheck.yaml"))
+    with Sandbox(str(tmp_path / "ovn"), northd=False) as ovn:
+        ovn.nbctl("lb-add", "someone-elses-lb", "192.0.2.1:80", "10.0.0.1:80")
+        for name, (change, _) in sorted(EDITS.items()):
+            data = load("ipv4-healthcheck.yaml")
+            change(data)
+            edited = write(tmp_path / f"{name}.yaml", data)
+            build_topology(ovn, compile_files([str(edited)]).document)
+            assert main(["apply", str(original), "--db", ovn.nb_remote]) == 0
+            for there in (edited, original, edited):
+                params = _plan_json(ovn.nb_remote, capsys, str(there))
+                _accepted(params)
+                assert _apply_saved(ovn.nb_remote, params, tmp_path) == 0, name
+                assert _plan_json(ovn.nb_remote, capsys, str(there)) == ["OVN_Northbound"], name
+            assert main(["destroy", str(edited), "--db", ovn.nb_remote]) == 0
+        # A group that moves: rows leave one group for another.
+        data = load("ipv4-healthcheck.yaml")
+        data["networks"][0]["lb_group"] = "group-a"
+        first = write(tmp_path / "group-a.yaml", data)
+        data["networks"][0]["lb_group"] = "group-b"
+        second = write(tmp_path / "group-b.yaml", data)
+        for there in (first, second, original, first):
+            params = _plan_json(ovn.nb_remote, capsys, str(there))
+            _accepted(params)
+            assert _apply_saved(ovn.nb_remote, params, tmp_path) == 0
+        params = _plan_json(ovn.nb_remote, capsys, str(first), "--destroy")
+        _accepted(params)
+        assert _apply_saved(ovn.nb_remote, params, tmp_path) == 0
+        # --adopt: a hand-made row of ovn-lbc's name is taken over, and the plan says so.
+        ovn.nbctl("lb-add", "incus-net49-lb-10.171.5.10-tcp", "10.171.5.10:80", "10.135.209.2:8080")
+        params = _plan_json(ovn.nb_remote, capsys, str(original), "--adopt")
+        _accepted(params)
+        assert _apply_saved(ovn.nb_remote, params, tmp_path) == 0
+        assert _plan_json(ovn.nb_remote, capsys, str(original)) == ["OVN_Northbound"]
+
+
+def _where(uuid: str) -> list[Any]:
+    return [["_uuid", "==", ["uuid", uuid]]]
+
+
+def _edited_plans(base: list[Any], uuid_of: dict[str, str]) -> dict[str, tuple[list[Any], str]]:
+    """``base``, a real plan, hand-edited to do one thing ovn-lbc's planner never writes; and what the refusal says."""
+    foreign, switch, router, ours = (uuid_of[n] for n in ("foreign", "switch", "router", "ours"))
+    end = len(base)  # the number an appended operation gets
+    guard = next(i for i, op in enumerate(base) if i and op["op"] == "wait" and op["table"] == "Load_Balancer")
+    # A guard an attacker writes for the foreign row: it shows the row as it is, without the mark.
+    foreign_guard = {**base[guard], "where": _where(foreign)}
+    foreign_guard["rows"] = [{**base[guard]["rows"][0], "external_ids": ["map", []]}]
+    switch_guard = {
+        "op": "wait",
+        "table": "Logical_Switch",
+        "where": _where(switch),
+        "columns": ["name"],
+        "until": "==",
+        "rows": [{"name": "incus-net49-ls-int"}],
+        "timeout": 0,
+    }
+
+    def appended(*ops: dict[str, Any]) -> list[Any]:
+        return [*base, *ops]
+
+    def guarded(guard_op: dict[str, Any], *ops: dict[str, Any]) -> list[Any]:
+        return [*base[:2], guard_op, *base[2:], *ops]
+
+    def mutate(table: str, uuid: str, *mutations: list[Any]) -> dict[str, Any]:
+        return {"op": "mutate", "table": table, "where": _where(uuid), "mutations": list(mutations)}
+
+    return {
+        "delete-foreign-lb": (
+            appended({"op": "delete", "table": "Load_Balancer", "where": _where(foreign)}),
+            f"operation {end} (delete Load_Balancer): no guard before it on Load_Balancer row {foreign}",
+        ),
+        "delete-foreign-lb-with-a-guard": (
+            guarded(foreign_guard, {"op": "delete", "table": "Load_Balancer", "where": _where(foreign)}),
+            f"Load_Balancer row {foreign} is not ovn-lbc's: its guard shows no ovn-lbc:network mark",
+        ),
+        "delete-every-lb": (
+            appended({"op": "delete", "table": "Load_Balancer", "where": []}),
+            "it selects by []; ovn-lbc writes one row, by _uuid",
+        ),
+        "delete-switch": (
+            appended({"op": "delete", "table": "Logical_Switch", "where": _where(switch)}),
+            f"operation {end} (delete Logical_Switch): ovn-lbc never deletes Logical_Switch rows",
+        ),
+        "delete-router": (
+            appended({"op": "delete", "table": "Logical_Router", "where": _where(router)}),
+            f"operation {end} (delete Logical_Router): ovn-lbc never deletes Logical_Router rows",
+        ),
+        "update-without-guard": (
+            [
+                base[0],
+                *(
+                    op
+                    for op in base[1:]
+                    if op is not base[guard] and (op["op"], op.get("table")) != ("mutate", "Load_Balancer")
+                ),
+            ],
+            f"(update Load_Balancer): no guard before it on Load_Balancer row {ours}",
+        ),
+        "another-table": (
+            appended({"op": "insert", "table": "ACL", "row": {"action": "allow-related"}}),
+            "ovn-lbc's plans never write table 'ACL'",
+        ),
+        "switch-ports": (
+            guarded(switch_guard, mutate("Logical_Switch", switch, ["ports", "delete", ["set", []]])),
+            "it mutates 'ports'; ovn-lbc changes only load_balancer and load_balancer_group",
+        ),
+        "router-options": (
+            appended(mutate("Logical_Router", router, ["options", "insert", ["map", [["x", "y"]]]])),
+            f"no guard before it on Logical_Router row {router}",
+        ),
+        "detach-foreign-lb": (
+            guarded(
+                switch_guard,
+                mutate("Logical_Switch", switch, ["load_balancer", "delete", ["set", [["uuid", foreign]]]]),
+            ),
+            f"no guard before it on Load_Balancer row {foreign}",
+        ),
+        "guard-that-waits": (
+            [op if i != guard else {**op, "timeout": 60000} for i, op in enumerate(base)],
+            'a guard waits with "until": "==" and "timeout": 0',
+        ),
+        "foreign-external-id": (
+            appended(mutate("Load_Balancer", ours, ["external_ids", "delete", ["set", ["owner"]]])),
+            "it changes key 'owner' of external_ids, which ovn-lbc does not manage",
+        ),
+        "mark-a-foreign-group": (
+            appended({"op": "mutate", "table": "NB_Global", "where": [], "mutations": []}),
+            "it selects by []",
+        ),
+        "bad-where": (
+            appended({"op": "mutate", "table": "Load_Balancer", "where": "everything", "mutations": []}),
+            "it selects by 'everything'",
+        ),
+        "bad-rows": (
+            [op if i != guard else {**op, "rows": "all"} for i, op in enumerate(base)],
+            "a guard on a row shows that row",
+        ),
+        "select": (
+            appended({"op": "select", "table": "Load_Balancer", "where": []}),
+            "the operation 'select' is not one ovn-lbc uses",
+        ),
+        "no-comment": (base[:1] + base[2:], "a plan starts with its comment"),
+        "not-an-operation": (appended([1, 2]), "is not an operation"),  # type: ignore[arg-type]
+    }
+
+
+def test_a_hand_edited_plan_is_refused_before_connecting_naming_the_operation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compiler import compile_files
+    from compiler.sandbox import Sandbox, build_topology
+
+    from .conftest import require_ovn
+    from .helpers import dump_table
+
+    require_ovn()
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    with Sandbox(str(tmp_path / "ovn"), northd=False) as ovn:
+        build_topology(ovn, compile_files([str(sample)]).document)
+        ovn.nbctl("lb-add", "someone-elses-lb", "192.0.2.1:80", "10.0.0.1:80")
+        assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+        data = yaml.safe_load(sample.read_text())
+        lb = data["networks"][0]["load_balancers"][0]
+        lb["config"]["selection_fields"] = "ip_src"  # an update of the row: guarded
+        lb["backends"][0]["target_port"] = "8081"  # a mutate of it: guarded
+        edited = tmp_path / "edited.yaml"
+        edited.write_text(yaml.safe_dump(data))
+        base = _plan_json(ovn.nb_remote, capsys, str(edited))
+        uuids = {
+            row["name"]: row["_uuid"]
+            for t in ("Load_Balancer", "Logical_Switch", "Logical_Router")
+            for row in dump_table(ovn, t)
+        }
+        uuid_of = {
+            "foreign": uuids["someone-elses-lb"],
+            "switch": uuids["incus-net49-ls-int"],
+            "router": uuids["incus-net49-lr"],
+            "ours": uuids["incus-net49-lb-10.171.5.10-tcp"],
+        }
+        before = subprocess.run(
+            ["ovsdb-client", "dump", ovn.nb_remote], env=ovn.env, capture_output=True, text=True, check=True
+        ).stdout
+        for name, (params, words) in _edited_plans(base, uuid_of).items():
+            path = tmp_path / f"{name}.json"
+            path.write_text(json.dumps(params))
+            # Against the real database: refused all the same, and before connecting (a dead remote: still 2).
+            for remote in (ovn.nb_remote, f"unix:{tmp_path / 'nobody.sock'}"):
+                assert main(["apply", "--plan-file", str(path), "--db", remote]) == 2, name
+                err = capsys.readouterr().err
+                assert err.startswith(f"ovn-lbc: apply: {path} is not a saved plan: operation "), err
+                assert words in err and err.count("\n") == 1, (name, err)
+        after = subprocess.run(
+            ["ovsdb-client", "dump", ovn.nb_remote], env=ovn.env, capture_output=True, text=True, check=True
+        ).stdout
+        assert after == before
+        # A forged guard that claims the foreign row is ovn-lbc's passes the check, and the server refuses it.
+        forged = json.loads(json.dumps(base))
+        guard = next(i for i, op in enumerate(forged) if i and op["op"] == "wait" and op["table"] == "Load_Balancer")
+        forged.insert(guard, {**forged[guard], "where": _where(uuid_of["foreign"])})
+        forged.append({"op": "delete", "table": "Load_Balancer", "where": _where(uuid_of["foreign"])})
+        assert _apply_saved(ovn.nb_remote, forged, tmp_path, "forged.json") == 3
+        assert "the database moved since the plan was made" in capsys.readouterr().err
+        assert "someone-elses-lb" in {row["name"] for row in dump_table(ovn, "Load_Balancer")}
+
+
+# -- properties: whatever a hostile file holds, a one-line refusal, never a traceback ------------------------
+
+
+def _json_values() -> Any:
+    from hypothesis import strategies as st
+
+    atoms = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+    words = st.sampled_from(
+        [
+            "op",
+            "table",
+            "where",
+            "rows",
+            "columns",
+            "mutations",
+            "row",
+            "uuid",
+            "uuid-name",
+            "map",
+            "set",
+            "_uuid",
+            "==",
+        ]
+    )
+    return st.recursive(
+        atoms | words,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(words | st.text(max_size=6), inner, max_size=4),
+        max_leaves=24,
+    )
+
+
+def _operations() -> Any:
+    from hypothesis import strategies as st
+
+    tables = st.sampled_from(
+        ["Load_Balancer", "Load_Balancer_Health_Check", "Load_Balancer_Group", "Logical_Switch", "NB_Global", "ACL"]
+    )
+    uuid = st.just(["uuid", "0b3a35b4-1ab4-4e2c-9dd3-31c2a0f7a0f1"])
+    return st.fixed_dictionaries(
+        {"op": st.sampled_from(["comment", "wait", "insert", "delete", "mutate", "update", "select"]), "table": tables},
+        optional={
+            "where": st.just([["_uuid", "==", ["uuid", "0b3a35b4-1ab4-4e2c-9dd3-31c2a0f7a0f1"]]]) | _json_values(),
+            "rows": st.lists(
+                st.dictionaries(st.sampled_from(["name", "external_ids", "_uuid"]), _json_values() | uuid)
+            ),
+            "columns": st.just(["name"]) | _json_values(),
+            "mutations": st.lists(
+                st.tuples(st.text(max_size=8), st.sampled_from(["insert", "delete"]), _json_values()).map(list)
+            ),
+            "row": st.dictionaries(st.sampled_from(["name", "external_ids", "health_check"]), _json_values()),
+            "until": st.just("=="),
+            "timeout": st.just(0),
+            "uuid-name": st.text(max_size=6),
+            "comment": st.text(max_size=6),
+        },
+    )
+
+
+def test_no_saved_plan_crashes_the_check() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from compiler.saved_plan import saved_plan_problem
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(_operations() | _json_values(), max_size=6))
+    def check(ops: list[Any]) -> None:
+        problem = saved_plan_problem(["OVN_Northbound", {"op": "comment", "comment": "x"}, *ops])
+        assert problem is None or ("\n" not in problem and len(problem) < 1000)
+
+    check()
+
+
+def test_no_dump_crashes_the_reader() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from compiler.ovsdb.state import DumpError, state_from_dump
+
+    table = st.fixed_dictionaries(
+        {
+            "caption": st.sampled_from(_TABLES).map(lambda name: f"{name} table"),
+            "headings": st.just(["_uuid", "name", "vips"]) | _json_values(),
+            "data": st.lists(st.lists(_json_values() | st.just(UUID), max_size=3), max_size=3) | _json_values(),
+        }
+    )
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(table | _json_values(), max_size=8), st.booleans())
+    def check(tables: list[Any], as_backup: bool) -> None:
+        text = _backup(SCHEMA_RECORD, *tables) if as_backup else "\n".join(json.dumps(t) for t in tables)
+        try:
+            state_from_dump(text)
+        except DumpError as exc:
+            assert "\n" not in str(exc)
+
+    check()

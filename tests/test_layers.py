@@ -1,7 +1,7 @@
 """The house rules, read from the source: imports only point down the pipeline,
 and no module grows past about 600 lines without saying why.
 
-    frontend -> ir <- checks <- lower <- compilation <- plan <- emit <- apply/cli
+    frontend -> ir <- checks <- lower <- compilation <- plan <- emit <- saved_plan <- apply/cli
                          facts (the database's facts) -> compilation; ovsdb/ below facts
 
 docs/architecture.md draws the same picture; a change to one is a change to both.
@@ -36,9 +36,15 @@ STAGES: dict[str, tuple[str, ...]] = {
     "compiler.plan": ("compiler.compilation",),
     "compiler.emit": ("compiler.plan", "compiler.version"),
     # The top: workflows and commands, over every stage.
-    "compiler.apply": ("compiler.emit",),
-    "compiler.sandbox": ("compiler.apply",),
-    "compiler.cli": ("compiler.sandbox",),
+    "compiler.saved_plan": ("compiler.emit",),
+    "compiler.apply": ("compiler.emit", "compiler.saved_plan"),
+    # The sandbox's datapath: Open vSwitch, ovn-controller, namespaces; the
+    # agent runs inside the namespaces by file path and imports nothing.
+    "compiler.datapath": (),
+    "compiler.netns_agent": (),
+    "compiler.sandbox": ("compiler.apply", "compiler.datapath"),
+    "compiler.traffic": ("compiler.sandbox",),
+    "compiler.cli": ("compiler.traffic",),
     "compiler.manpage": ("compiler.cli",),
     "compiler.__main__": ("compiler.cli",),
 }

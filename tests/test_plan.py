@@ -161,10 +161,16 @@ EDITS: dict[str, tuple[Callable[[Any], None], dict[tuple[str, str], int]]] = {
     "selection-fields": (_selection_fields, {("update", "Load_Balancer"): 1}),
     "attach-switch": (_attach_switch, {("mutate", "Logical_Switch"): 1}),
     # The group is made and attached; the row joins it and leaves the
-    # datapaths it reached directly (one mutate each does both).
+    # datapaths it reached directly (one mutate each does both); NB_Global
+    # records that ovn-lbc made the group (the group itself has no external_ids).
     "lb-group": (
         _lb_group,
-        {("insert", "Load_Balancer_Group"): 1, ("mutate", "Logical_Router"): 1, ("mutate", "Logical_Switch"): 1},
+        {
+            ("insert", "Load_Balancer_Group"): 1,
+            ("mutate", "Logical_Router"): 1,
+            ("mutate", "Logical_Switch"): 1,
+            ("mutate", "NB_Global"): 1,
+        },
     ),
     "backend-port": (_edit_backend_port, {("mutate", "Load_Balancer"): 1}),
     "backend-address": (_edit_backend_address, {("mutate", "Load_Balancer"): 1}),

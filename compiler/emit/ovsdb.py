@@ -15,7 +15,12 @@ The transaction makes the same rows as the shell script, for machines:
   to them by ``named-uuid`` (unreferenced health checks would be collected);
 - one ``mutate`` per router and switch inserting its rows. A server-side
   mutation, not a rewrite of the column: the deleted rows' weak references
-  vanish on commit instead of being written back.
+  vanish on commit instead of being written back;
+- with groups: each ``insert`` gives the group ovn-lbc's UUID for its name,
+  and one ``mutate`` of NB_Global writes the marks that say ovn-lbc made
+  them (compiler/plan.py: only such a group is ever deleted). On a database
+  without an NB_Global row the mutate changes nothing: the group is then
+  unmarked, taken for one made by hand and never deleted (the safe side).
 
 Unlike the script, re-running gives new UUIDs (an OVSDB transaction cannot
 insert conditionally); ``ovn-lbc plan``/``apply`` will change only what differs.
@@ -28,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..lower import HealthCheckRow, LoadBalancerRow, NorthboundChanges, Pairs
+from ..lower import GROUP_MARK_PREFIX, HealthCheckRow, LoadBalancerRow, NorthboundChanges, Pairs
 from ..ovsdb.state import (
     GROUP_COLUMNS,
     HEALTH_CHECK_COLUMNS,
@@ -91,13 +96,25 @@ def _insert_load_balancer(row: LoadBalancerRow, uuid_name: str, hc_names: Sequen
     }
 
 
-def _insert_group(name: str, members: list[Any], uuid_name: str) -> dict[str, Any]:
+def _insert_group(name: str, members: list[Any], uuid_name: str, uuid: str) -> dict[str, Any]:
+    """The group with the _uuid its mark records (ovsdb-server takes a client's
+    ``uuid`` since OVS 2.13), so the mark can be written in this transaction."""
     return {
         "op": "insert",
         "table": "Load_Balancer_Group",
+        "uuid": uuid,
         "row": {"name": name, "load_balancer": ["set", members]},
         "uuid-name": uuid_name,
     }
+
+
+def _mark_mutations(added: Sequence[tuple[str, str]], removed: Sequence[str]) -> list[Any]:
+    """NB_Global external_ids: delete the marks' keys (a stale value too), insert the new marks."""
+    keys = sorted({*removed, *(key for key, _ in added)})
+    mutations: list[Any] = [["external_ids", "delete", ["set", keys]]] if keys else []
+    if added:
+        mutations.append(["external_ids", "insert", ["map", [[key, value] for key, value in added]]])
+    return mutations
 
 
 def _row_ops(row: LoadBalancerRow, index: int) -> tuple[list[dict[str, Any]], str]:
@@ -154,10 +171,14 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
         if row.group is not None:
             group_members[row.group].append(["named-uuid", lb_name])
     for number, group in enumerate(changes.groups, start=1):
-        ops.append(_insert_group(group.name, group_members[group.name], f"group{number}"))
+        ops.append(_insert_group(group.name, group_members[group.name], f"group{number}", group.uuid))
         origins.append(first_member.get(group.name))
         for key in group.datapaths:
             attach_groups[key].append(["named-uuid", f"group{number}"])
+    if changes.groups:
+        marks = [(group.mark_key, group.uuid) for group in changes.groups]
+        ops.append({"op": "mutate", "table": "NB_Global", "where": [], "mutations": _mark_mutations(marks, [])})
+        origins.append(None)
     for (table, name), origin in needed_by.items():
         mutations = [
             [column, "insert", ["set", refs]]
@@ -219,6 +240,18 @@ def _guards(plan: Plan) -> Iterator[tuple[dict[str, Any], LoadBalancerRow | None
             yield _guard("Load_Balancer_Group", _where_uuid(group.existing.uuid), GROUP_COLUMNS, row), None
         for datapath in (*group.attach, *group.detach):
             datapaths.setdefault(datapath.uuid, (datapath, None))
+    marks = [group for group in plan.groups if group.mark is not None]
+    if marks and plan.nb_global is None:  # nobody made an NB_Global row meanwhile
+        yield _guard("NB_Global", [], ["_uuid"], []), None
+    elif marks and plan.nb_global is not None:
+        # NB_Global is still there and, for a group to delete, still marks it ovn-lbc's.
+        uuid = plan.nb_global.uuid
+        where = _where_uuid(uuid) + [
+            ["external_ids", "includes", ["map", [list(mark)]]]
+            for group in marks
+            if group.action == "remove" and (mark := group.mark) is not None
+        ]
+        yield _guard("NB_Global", where, ["_uuid"], [{"_uuid": ["uuid", uuid]}]), None
     for uuid, (datapath, origin) in datapaths.items():
         yield _guard(datapath.table, _where_uuid(uuid), ["name"], [{"name": datapath.name}]), origin
 
@@ -340,7 +373,8 @@ def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
     for number, group in enumerate(plan.groups, start=1):
         added = [["uuid", uuid] if uuid is not None else references[name] for name, uuid in group.add_members]
         if group.existing is None:
-            ops.append(_insert_group(group.name, added, f"group{number}"))
+            assert group.wanted is not None
+            ops.append(_insert_group(group.name, added, f"group{number}", group.wanted.uuid))
             reference = ["named-uuid", f"group{number}"]
         else:
             reference = ["uuid", group.existing.uuid]
@@ -361,6 +395,18 @@ def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
             on(datapath).attach_groups.append(reference)
         for datapath in group.detach:
             on(datapath).detach_groups.append(reference)
+    added_marks = [mark for group in plan.groups if group.action == "add" and (mark := group.mark) is not None]
+    removed_marks = [mark[0] for group in plan.groups if group.action == "remove" and (mark := group.mark) is not None]
+    if plan.nb_global is None and added_marks:
+        # As ovn-nbctl does on a database nothing has initialised yet.
+        pairs = [[key, value] for key, value in added_marks]
+        ops.append({"op": "insert", "table": "NB_Global", "row": {"external_ids": ["map", pairs]}})
+        origins.append(None)
+    elif plan.nb_global is not None and (added_marks or removed_marks):
+        where = _where_uuid(plan.nb_global.uuid)
+        mutations = _mark_mutations(added_marks, removed_marks)
+        ops.append({"op": "mutate", "table": "NB_Global", "where": where, "mutations": mutations})
+        origins.append(None)
     for datapath_mutations in per_datapath.values():
         ops.append(datapath_mutations.op())
         origins.append(None)
@@ -384,6 +430,20 @@ def describe_guard(op: Mapping[str, Any]) -> str | None:
     where = op.get("where") or [[None, None, None]]
     rows = op.get("rows") or [{}]
     column, _, value = where[0]
+    if table == "NB_Global":
+        if op.get("rows") == []:
+            return "an NB_Global row was created"
+        groups = [
+            str(pair[0]).removeprefix(GROUP_MARK_PREFIX)
+            for clause in where[1:]
+            if isinstance(clause, list) and len(clause) == 3 and clause[1] == "includes"
+            for pair in (clause[2][1] if isinstance(clause[2], list) and len(clause[2]) == 2 else [])
+            if isinstance(pair, list) and pair
+        ]
+        if groups:
+            names = ", ".join(repr(name) for name in groups)
+            return f"the NB_Global row, or ovn-lbc's mark of group {names} in it, was changed or deleted"
+        return "the NB_Global row was deleted"
     if column == "name" and op.get("rows") == []:
         return f"a {table} row named {value!r} was created"
     if column != "_uuid":

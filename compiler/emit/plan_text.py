@@ -85,7 +85,12 @@ def _group_lines(group: GroupChange) -> Iterator[str]:
     if group.existing is not None:
         others = len(group.existing.load_balancer)
         where += f"  (_uuid {group.existing.uuid}, {others} member{'s' if others != 1 else ''})"
+        if not group.owned:
+            where += "  (not made by ovn-lbc: used, never deleted)"
     yield f"{sign} load balancer group {_q(group.name)}{where}"
+    if group.mark is not None:
+        key, uuid = group.mark
+        yield f"    {sign} mark in NB_Global external_ids {_q(key)} = {_q(uuid)}"
     for name, _ in group.add_members:
         yield f"    + member {name}"
     for name, uuid in group.remove_members:

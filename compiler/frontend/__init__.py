@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from typing import BinaryIO
 
 from ..diagnostics import Diagnostic, SourceRegistry, SourceText, Span, error
 from ..ir import Document, Network, Target
@@ -26,21 +26,65 @@ def detect_format(name: str) -> str:
     return "dsl" if lowered.endswith(".lb") else "yaml"
 
 
+# The most bytes of one input ovn-lbc reads (256 MiB): a 50,000-load-balancer
+# file is about 38 MB. A larger or endless input (/dev/zero, a FIFO that
+# never ends) is refused at this bound instead of filling the memory.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+def _read_bounded(stream: BinaryIO, limit: int) -> bytearray | None:
+    """At most ``limit`` bytes of ``stream``, in chunks; None when it holds more."""
+    data = bytearray()
+    while len(data) <= limit:
+        chunk = stream.read(min(_CHUNK, limit + 1 - len(data)))
+        if not chunk:
+            return data
+        data += chunk
+    return None
+
+
+def _size_text(limit: int) -> str:
+    if limit % (1024 * 1024) == 0:
+        return f"{limit // (1024 * 1024)} MiB"
+    return f"{limit:,} bytes"
+
+
 def read_source(path: str) -> SourceText | Diagnostic:
     """A file's text; ``-`` is standard input. A read failure is a diagnostic."""
+    name = "<stdin>" if path == "-" else path
+    limit = MAX_INPUT_BYTES
     try:
         if path == "-":
-            return SourceText("<stdin>", sys.stdin.read())
-        data = Path(path).read_bytes()
-        return SourceText(path, data.decode("utf-8"))
+            stream = getattr(sys.stdin, "buffer", None)
+            if stream is None:  # a text stream put in place of stdin (tests, embedding)
+                text = sys.stdin.read(limit + 1)
+                if len(text) > limit:
+                    return _too_large(name, limit)
+                return SourceText(name, text)
+            data = _read_bounded(stream, limit)
+        else:
+            with open(path, "rb") as handle:
+                data = _read_bounded(handle, limit)
+        if data is None:
+            return _too_large(name, limit)
+        return SourceText(name, data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         return error(
-            Span(path, 1, 1),
+            Span(name, 1, 1),
             "E100",
             f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})",
         )
     except OSError as exc:
-        return error(Span(path, 0, 0), "E100", f"cannot read the file: {exc.strerror or exc}")
+        return error(Span(name, 0, 0), "E100", f"cannot read the file: {exc.strerror or exc}")
+
+
+def _too_large(name: str, limit: int) -> Diagnostic:
+    return error(
+        Span(name, 0, 0),
+        "E107",
+        f"cannot read the file: it is larger than {_size_text(limit)}, the most ovn-lbc reads of one input",
+    )
 
 
 def load_files(

@@ -48,6 +48,7 @@ from .values import (
 T = TypeVar("T")
 
 HEALTH_CHECK_KEYS = ("interval", "timeout", "success_count", "failure_count")
+_COUNT = re.compile(r"0*([0-9]{1,12})")
 
 
 def _user_keys(config: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
@@ -163,6 +164,11 @@ class ModelBuilder:
         pairs: list[tuple[str, str]] = []
         ok = True
         for key, value_node in child.items.items():
+            # Keys become external_ids keys too (user.*): the same rule as values.
+            key_problem = string_problem(key)
+            if key_problem is not None:
+                self.fail(child.key_span(key), "E208", f'config key "{key}": {key_problem}')
+                ok = False
             scalar = self.usable(value_node)
             if scalar is None:
                 ok = False
@@ -389,11 +395,14 @@ class ModelBuilder:
             if text is None:
                 continue
             span = spans[f"config.healthcheck.{key}"]
-            if not re.fullmatch(r"[0-9]+", text.strip()) or not 1 <= int(text) <= MAX_HEALTH_CHECK_VALUE:
+            # At most 12 digits after leading zeros: int() of thousands raises,
+            # and anything longer is out of range anyway.
+            digits = _COUNT.fullmatch(text.strip())
+            if digits is None or not 1 <= int(digits.group(1)) <= MAX_HEALTH_CHECK_VALUE:
                 self.fail(span, "E205", f'healthcheck.{key}: "{text}" is not a positive integer')
                 ok = False
                 continue
-            numbers[key] = int(text)
+            numbers[key] = int(digits.group(1))
             if enabled is False:
                 self.diagnostics.append(
                     warning(

@@ -25,7 +25,7 @@ other code has always imported from here. The work is in modules of one job:
 
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic, SourceText
+from ..diagnostics import Diagnostic, SourceText, Span, error
 from ..ir import Document
 from .dsl_builder import ModelBuilder
 from .dsl_lexer import BLOCK_HEADERS, KEYWORDS, OPTION_TERMINALS, PROTOCOL_WORDS
@@ -79,6 +79,9 @@ __all__ = [
 def load_dsl(source: SourceText) -> tuple[Document, list[Diagnostic]]:
     """Parse and build one DSL file; never raises on any text."""
     script = parse_script(source)
+    if not script.statements and not script.diagnostics:
+        # Nothing but blanks and comments: an error, as an empty YAML file is.
+        return Document(), [error(Span(source.name, 1, 1), "E100", "the document is empty")]
     builder = ModelBuilder(source, script)
     document = builder.document()
     return document, script.diagnostics + builder.diagnostics

@@ -15,6 +15,7 @@ of its own.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 
@@ -298,10 +299,12 @@ class ModelBuilder:
             if any(word is None or word == PLACEHOLDER for word in words):
                 ok = False
                 continue
-            starts = [sum(len(str(w)) + 1 for w in words[:index]) for index in range(len(words))]
+            # Where each word starts in the joined text; found by bisection, as
+            # a line of a hundred thousand addresses must not take quadratic time.
+            starts = [0, *itertools.accumulate(len(str(w)) + 1 for w in words[:-1])]
             parsed = parse_option(key, " ".join(str(w) for w in words))
             for offset, message in parsed.problems:
-                index = max(i for i, start in enumerate(starts) if start <= offset)
+                index = bisect.bisect_right(starts, offset) - 1
                 message = message.replace(f"{key}:", f"{KEYWORDS[terminal]}:", 1)
                 self.fail(self.span(tokens[index], offset - starts[index]), parsed.code, message)
             if parsed.problems:

@@ -81,6 +81,21 @@ def keyword_terminal(word: str) -> str | None:
 
 # ---------------------------------------------------------------- the lexer
 
+_GROUP_REPEAT = re.compile(r"(?<!\\)\)([*+])(?![+?])")
+
+
+def possessive(regexp: str) -> str:
+    """A terminal's pattern with its repeated groups possessive: ``(...)*`` -> ``(...)*+``.
+
+    Python's re keeps a backtracking entry for each repetition of a group,
+    about 150 bytes a character: a 10 MB string took 1.5 GB. A possessive
+    repeat keeps none. It matches the same text here because the lexer
+    takes each token whole, and in every terminal of the grammar what
+    follows a repeated group (a closing quote, or nothing) is something the
+    group cannot match, so giving back part of a repetition never helps.
+    """
+    return _GROUP_REPEAT.sub(r")\1+", regexp)
+
 
 class ContextualLexer(Lexer):
     """lark's contextual lexer, with less work per token.
@@ -100,8 +115,10 @@ class ContextualLexer(Lexer):
         self._terminals = sorted(
             conf.terminals, key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
         )
-        ignored = [t.pattern.to_regexp() for t in self._terminals if t.name in conf.ignore]
-        self._blanks = "(?:" + "|".join(ignored) + ")*" if ignored else ""
+        ignored = [possessive(t.pattern.to_regexp()) for t in self._terminals if t.name in conf.ignore]
+        # Possessive: "(?:[ \t]+)*" that may give blanks back tries every way
+        # to split them before a character no terminal takes, 2**n for n blanks.
+        self._blanks = "(?:" + "|".join(ignored) + ")*+" if ignored else ""
         self._skip = re.compile(self._blanks)
         self._ignore = set(conf.ignore)
         self._terminals_by_name = conf.terminals_by_name
@@ -110,7 +127,9 @@ class ContextualLexer(Lexer):
 
     def _scanner(self, names: Iterable[str]) -> re.Pattern[str]:
         wanted = set(names) - self._ignore
-        choices = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in self._terminals if t.name in wanted)
+        choices = "|".join(
+            f"(?P<{t.name}>{possessive(t.pattern.to_regexp())})" for t in self._terminals if t.name in wanted
+        )
         return re.compile(f"{self._blanks}(?:{choices})")
 
     def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:

@@ -10,6 +10,7 @@ error of a file is reported at once.
 from __future__ import annotations
 
 import functools
+import re
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedInput, VisitError
@@ -38,10 +39,19 @@ def _parser() -> Lark:
     )
 
 
+# A carriage return not followed by a newline: an old Mac line end.
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
 def parse_script(source: SourceText) -> Script:
     """Parse DSL text; syntax errors become diagnostics, never exceptions."""
+    text = source.text
+    if "\r" in text:
+        # A lone "\r" ends a line, as in YAML and in SourceText's line count;
+        # the grammar's lines end at "\n". Same length, so offsets stay.
+        text = _LONE_CR.sub("\n", text)
     # Every statement ends with a newline, the last one too.
-    padded = SourceText(source.name, source.text + "\n")
+    padded = SourceText(source.name, text + "\n")
     recovery = Recovery(source, padded)
     try:
         result: tuple[Token | None, list[Statement]] = _parser().parse(padded.text, on_error=recovery)  # type: ignore[assignment]

@@ -43,7 +43,8 @@ _HOMES = {
 }
 
 _WORD_AT = re.compile(r"[\w.:/-]+")
-_NL = re.compile(r"(#[^\n]*)?(\n[ \t\f\r]*(#[^\n]*)?)+")
+# The NL terminal; possessive, as the lexer makes it (dsl_lexer.possessive).
+_NL = re.compile(r"(#[^\n]*)?(\n[ \t\f\r]*(#[^\n]*)?)++")
 
 
 def offset_of(exc: UnexpectedInput, padded: SourceText) -> int:
@@ -242,6 +243,14 @@ def _open_block(state: Any) -> Token | None:
     return None
 
 
+# Syntax errors one file reports before the parse stops. Recovering costs
+# far more than parsing (tens of microseconds, and a diagnostic, per broken
+# line): a file of garbage lines would take minutes and hundreds of times
+# its size in memory to say what its first errors say. Fewer than a run
+# prints (MAX_RENDERED_DIAGNOSTICS), so the notice that it stopped is shown.
+MAX_SYNTAX_ERRORS = 100
+
+
 class Recovery:
     """lark's ``on_error`` hook: report one error per statement, resume at the next.
 
@@ -275,6 +284,11 @@ class Recovery:
         if offset <= self._last and not (token is not None and token.type == "$END"):
             return False  # no progress: never loop
         self._last = offset
+        if len(self.diagnostics) >= MAX_SYNTAX_ERRORS:
+            self.report(
+                offset, "E100", f"more than {MAX_SYNTAX_ERRORS:,} syntax errors: the rest of the file is not read"
+            )
+            return False
         if token is not None and token.type != "$END" and token.end_pos is not None:
             # The lexer keeps its position to itself while all is well; resume after the token.
             self._move_lexer(parser.lexer_thread.state, token.end_pos)

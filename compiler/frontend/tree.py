@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import json.decoder
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,35 @@ import yaml.resolver
 from ..diagnostics import Diagnostic, SourceText, Span, error
 
 Scalar = str | int | float | bool | None
+
+# The most digits int() converts (CPython's guard against quadratic-time
+# conversions); a longer integer is kept as a LongInteger.
+_MAX_INT_DIGITS = sys.get_int_max_str_digits() or 4300
+_MAX_INT_BITS = int(_MAX_INT_DIGITS * 3.32)  # below 10**_MAX_INT_DIGITS
+_NOT_DIGITS = re.compile(r"[^0-9]+")
+
+
+class LongInteger(int):
+    """An integer written with more digits than int() converts, kept as written.
+
+    Its value stands in for the real one: of the same sign and beyond every
+    bound a field has, so each field refuses it with its own code and
+    message (a port E203, a health-check value E205, an option E209), and it
+    prints as it was written instead of raising ValueError.
+    """
+
+    text: str
+
+    def __new__(cls, text: str) -> LongInteger:
+        sign = -1 if text.lstrip().startswith("-") else 1
+        number = super().__new__(cls, sign * 10 ** (_MAX_INT_DIGITS + 1))
+        number.text = text
+        return number
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
 
 
 @dataclass(slots=True)
@@ -101,6 +131,33 @@ class _SecondDocument(Exception):
         self.span = span
 
 
+# Aliases may add this many nodes to a document, or ALIAS_NODES_PER_BYTE per
+# byte of its file when that is more. A "billion laughs" of 503 bytes would
+# otherwise be gigabytes once expanded: its aliases are counted at the size
+# of what they repeat as the tree is built (a string one node per character
+# too), and the document is refused (E106) before anything expands them. A
+# document without aliases is never refused, whatever its size.
+MIN_ALIAS_NODES = 1_000_000
+ALIAS_NODES_PER_BYTE = 10
+
+
+class _BadScalar(Exception):
+    def __init__(self, span: Span, message: str) -> None:
+        self.span = span
+        self.message = message
+
+
+class _TooLarge(Exception):
+    def __init__(self, span: Span, limit: int) -> None:
+        self.span = span
+        self.limit = limit
+
+
+# Line ends libyaml counts that SourceText does not (NEL, LINE and PARAGRAPH
+# SEPARATOR): where a file has one, spans are taken from character offsets.
+_YAML_ONLY_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
 class _YamlBuilder:
     """Builds located nodes straight from libyaml's event stream.
 
@@ -113,10 +170,20 @@ class _YamlBuilder:
         self.source = source
         self.events = events
         self.diagnostics: list[Diagnostic] = []
-        self.anchors: dict[str, Node | None] = {}  # None while the anchored node is being built
+        # Each anchor's node and its size; None while the anchored node is being built.
+        self.anchors: dict[str, tuple[Node, int] | None] = {}
         self.strings: dict[str, str] = {}  # one object per distinct string, as in the JSON parser
+        # The document's size so far (nodes, and the characters of strings),
+        # aliases at the size of what they repeat; and what aliases added.
+        self.size = 0
+        self.added_by_aliases = 0
+        self.alias_limit = max(MIN_ALIAS_NODES, ALIAS_NODES_PER_BYTE * len(source.text))
+        self.by_offset = _YAML_ONLY_BREAKS.search(source.text) is not None
+        self.bom = 1 if source.text.startswith("\ufeff") else 0  # libyaml's offsets start after it
 
     def span(self, mark: Any) -> Span:
+        if self.by_offset:
+            return self.source.span_at(mark.index + self.bom)
         return Span(self.source.name, mark.line + 1, mark.column + 1)
 
     def document(self) -> Node | None:
@@ -132,20 +199,23 @@ class _YamlBuilder:
         if isinstance(event, yaml.AliasEvent):
             return self.alias(event)
         anchor = getattr(event, "anchor", None)
+        size_before = self.size
         if anchor is not None:
             self.anchors[anchor] = None
         built: Node
         if isinstance(event, yaml.ScalarEvent):
             built = self.scalar(event)
         elif isinstance(event, yaml.SequenceStartEvent):
+            self.size += 1
             built = SequenceNode([], self.span(event.start_mark))
             for item in self.until(yaml.SequenceEndEvent):
                 built.items.append(self.node(item))
         else:
             assert isinstance(event, yaml.MappingStartEvent)
+            self.size += 1
             built = self.mapping(event)
         if anchor is not None:
-            self.anchors[anchor] = built
+            self.anchors[anchor] = (built, self.size - size_before)
         return built
 
     def until(self, end: type[yaml.Event]) -> Iterator[yaml.Event]:
@@ -164,7 +234,12 @@ class _YamlBuilder:
             # An alias inside its own anchor: the document would be infinite.
             self.diagnostics.append(error(span, "E100", "a YAML alias refers to itself"))
             return ScalarNode(None, span)
-        return target
+        node, size = target
+        self.size += size
+        self.added_by_aliases += size
+        if self.added_by_aliases > self.alias_limit:
+            raise _TooLarge(span, self.alias_limit)
+        return node
 
     def tag(self, event: yaml.ScalarEvent) -> str:
         if event.tag is not None and event.tag != "!":
@@ -174,26 +249,54 @@ class _YamlBuilder:
 
     def scalar(self, event: yaml.ScalarEvent) -> ScalarNode:
         span = self.span(event.start_mark)
+        text = event.value
+        self.size += 1 + len(text)
         tag = self.tag(event)
         value: Scalar
         if tag == _NULL_TAG:
             value = None
         elif tag in (_BOOL_TAG, _INT_TAG):
-            node = yaml.nodes.ScalarNode(tag, event.value)
-            value = (
-                _constructor.construct_yaml_bool(node) if tag == _BOOL_TAG else _constructor.construct_yaml_int(node)
-            )
+            value = self.construct(tag, text, span)
         else:
             # Strings, and floats or timestamps kept as written: every field
             # of this format is a string or an integer.
-            value = self.strings.setdefault(event.value, event.value)
-        text = event.value
+            value = self.strings.setdefault(text, text)
         quote = 1 if event.style in ("'", '"') else 0
-        line = self.source.line(span.line) or ""
-        start = span.column - 1 + quote
-        verbatim = event.style in (None, "'", '"') and line[start : start + len(text)] == text
+        verbatim = event.style in (None, "'", '"') and self.verbatim(text, span, quote)
         raw = text if isinstance(value, int) and not isinstance(value, bool) else None
         return ScalarNode(value, span.shifted(quote) if verbatim else span, verbatim, raw)
+
+    def verbatim(self, text: str, span: Span, quote: int) -> bool:
+        """True when ``text`` stands as written in its line from ``span`` (after a quote).
+
+        Compared in place: copying the line for each value made a long line
+        (a one-line flow document) quadratic.
+        """
+        if not text:
+            return True
+        bounds = self.source.line_bounds(span.line)
+        if bounds is None:
+            return False
+        start = bounds[0] + span.column - 1 + quote
+        return start + len(text) <= bounds[1] and self.source.text.startswith(text, start)
+
+    def construct(self, tag: str, text: str, span: Span) -> Scalar:
+        """A boolean or an integer; one that does not convert (``!!int abc``) is a syntax error."""
+        if tag == _INT_TAG and len(text) > _MAX_INT_DIGITS and len(_NOT_DIGITS.sub("", text)) > _MAX_INT_DIGITS:
+            # Not converted at all: int() refuses it, and 1:00:00:... (base 60)
+            # of that length would take quadratic time.
+            return LongInteger(text)
+        node = yaml.nodes.ScalarNode(tag, text)
+        try:
+            if tag == _BOOL_TAG:
+                return bool(_constructor.construct_yaml_bool(node))
+            number = int(_constructor.construct_yaml_int(node))
+        except (ValueError, KeyError, IndexError):
+            # Only an explicit tag (!!int abc) gets here; PyYAML cannot load it either.
+            kind = "boolean" if tag == _BOOL_TAG else "integer"
+            raise _BadScalar(span, f'YAML syntax error: "{text}" is not a YAML {kind}') from None
+        # 0x... of thousands of digits converts, but would not print in decimal.
+        return LongInteger(text) if number.bit_length() > _MAX_INT_BITS else number
 
     def mapping(self, event: yaml.MappingStartEvent) -> MappingNode:
         result = MappingNode({}, self.span(event.start_mark))
@@ -206,7 +309,9 @@ class _YamlBuilder:
                 self.diagnostics.append(error(key_span, "E104", "a mapping key must be a string"))
                 continue
             if key_event.anchor is not None:
-                self.node(key_event)  # record the anchor
+                self.node(key_event)  # record the anchor (and count the key)
+            else:
+                self.size += 1 + len(key_event.value)
             value_node = self.node(next(self.events))
             # Only a plain "<<" or an explicitly tagged key can be a merge key;
             # resolving every key's tag would cost a regex match per key.
@@ -242,6 +347,16 @@ def parse_yaml(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
     builder = _YamlBuilder(source, iter(yaml.parse(source.text, Loader=_Loader)))
     try:
         root = builder.document()
+    except _TooLarge as exc:
+        return None, [
+            error(
+                exc.span,
+                "E106",
+                f"the document expands to more than {exc.limit:,} nodes through YAML aliases",
+                "an alias counts as the nodes (and characters of strings) it repeats; aliases may add "
+                f"{MIN_ALIAS_NODES:,}, or {ALIAS_NODES_PER_BYTE} per byte of the file if that is more",
+            )
+        ]
     except yaml.MarkedYAMLError as exc:
         problem, context = exc.problem_mark, exc.context_mark
         message = exc.problem or exc.context or "unreadable YAML"
@@ -252,12 +367,15 @@ def parse_yaml(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
             message = f"{exc.context}, {exc.problem}"
             notes.append("it is never closed before the end of the file")
         mark = problem or context
-        span = Span(source.name, mark.line + 1, mark.column + 1) if mark else Span(source.name, 1, 1)
+        span = builder.span(mark) if mark else Span(source.name, 1, 1)
         if context is not None and mark is not context:
-            notes.append(f"{exc.context} at line {context.line + 1}, column {context.column + 1}")
+            where = builder.span(context)
+            notes.append(f"{exc.context} at line {where.line}, column {where.column}")
         return None, [error(span, "E100", f"YAML syntax error: {message}", *notes)]
     except yaml.YAMLError as exc:
         return None, [error(Span(source.name, 1, 1), "E100", f"YAML syntax error: {exc}")]
+    except _BadScalar as exc:
+        return None, [error(exc.span, "E100", exc.message)]
     except _SecondDocument as exc:
         return None, [error(exc.span, "E100", "YAML syntax error: expected a single document, but found another")]
     except RecursionError:
@@ -314,7 +432,10 @@ class _JsonParser:
                 return ScalarNode(literal, span), offset + len(word)
         match = _NUMBER.match(text, offset)
         if match and match.end() > offset:
-            number: Scalar = int(match.group()) if not (match.group(1) or match.group(2)) else match.group()
+            written = match.group()
+            number: Scalar = written
+            if not (match.group(1) or match.group(2)):
+                number = int(written) if len(written) <= _MAX_INT_DIGITS else LongInteger(written)
             return ScalarNode(number, span), match.end()
         found = "the end of the file" if not char else f"'{char}'"
         raise _JsonSyntaxError(offset, f"expected a JSON value, found {found}")

@@ -35,6 +35,9 @@ LOAD_BALANCER_COLUMNS = (
 )
 HEALTH_CHECK_COLUMNS = ("vip", "options", "external_ids")
 GROUP_COLUMNS = ("name", "load_balancer")
+# NB_Global's external_ids hold ovn-lbc's marks of the groups it created
+# (Load_Balancer_Group has no external_ids column of its own).
+GLOBAL_COLUMNS = ("external_ids",)
 READ_COLUMNS: dict[str, tuple[str, ...]] = {
     "Load_Balancer": LOAD_BALANCER_COLUMNS,
     "Load_Balancer_Health_Check": HEALTH_CHECK_COLUMNS,
@@ -42,6 +45,7 @@ READ_COLUMNS: dict[str, tuple[str, ...]] = {
     "Logical_Switch": ("name", "load_balancer", "load_balancer_group", "ports"),
     "Logical_Router": ("name", "load_balancer", "load_balancer_group"),
     "Logical_Switch_Port": ("name", "addresses", "dynamic_addresses"),
+    "NB_Global": GLOBAL_COLUMNS,
 }
 
 
@@ -88,6 +92,14 @@ class DbDatapath:
 
 
 @dataclass(frozen=True, slots=True)
+class DbGlobal:
+    """The NB_Global row (at most one): where ovn-lbc marks the groups it made."""
+
+    uuid: str
+    external_ids: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class DbSwitchPort:
     uuid: str
     name: str
@@ -103,6 +115,8 @@ class NorthboundState:
     groups: tuple[DbGroup, ...] = ()
     # The NB schema's version when known (a live database, a backup); a JSON dump has none.
     schema_version: str | None = None
+    # None when the database has no NB_Global row (nothing has initialised it yet).
+    nb_global: DbGlobal | None = None
 
     def datapaths_by_name(self) -> dict[tuple[str, str], list[DbDatapath]]:
         """Routers and switches by (table, name); OVN does not keep names unique, so a list each."""
@@ -232,7 +246,14 @@ def state_from_tables(tables: Tables, schema_version: str | None = None) -> Nort
         )
         for uuid, row in tables.get("Logical_Switch_Port", {}).items()
     }
-    return NorthboundState(load_balancers, health_checks, datapaths, switch_ports, groups, schema_version)
+    nb_global = next(
+        (
+            DbGlobal(uuid, _map(_column(row, "external_ids", empty_map)))
+            for uuid, row in sorted(tables.get("NB_Global", {}).items())
+        ),
+        None,
+    )
+    return NorthboundState(load_balancers, health_checks, datapaths, switch_ports, groups, schema_version, nb_global)
 
 
 def read_state(connection: Connection, schema_version: str | None = None) -> NorthboundState:
@@ -242,13 +263,103 @@ def read_state(connection: Connection, schema_version: str | None = None) -> Nor
         for table, columns in READ_COLUMNS.items()
     ]
     result = connection.call("transact", [DATABASE, *selects])
-    if not isinstance(result, list) or len(result) != len(selects) or any("rows" not in r for r in result):
-        raise OvsdbError(f"cannot read the Northbound tables: {result!r}")
-    tables = {
-        table: {row["_uuid"][1]: row for row in answer["rows"]}
-        for table, answer in zip(READ_COLUMNS, result, strict=True)
-    }
-    return state_from_tables(tables, schema_version)
+    # The answer is the peer's word: its shape is checked, as a dump's is.
+    try:
+        if not (isinstance(result, list) and len(result) == len(selects)):
+            raise ValueError(f"expected {len(selects)} results, found {_brief(result)}")
+        tables: dict[str, dict[str, dict[str, Any]]] = {}
+        for table, answer in zip(READ_COLUMNS, result, strict=True):
+            rows = answer.get("rows") if isinstance(answer, dict) else None
+            if not isinstance(rows, list):
+                raise ValueError(f"the {table} select has no list of rows: {_brief(answer)}")
+            tables[table] = {}
+            for row in rows:
+                if not isinstance(row, dict):
+                    raise ValueError(f"a {table} row is {_brief(row)}, not an object")
+                tables[table][_row_uuid(table, row)] = row
+        check_tables(tables)
+        return state_from_tables(tables, schema_version)
+    except (OvsdbError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        raise OvsdbError(f"{connection.remote}: cannot read the Northbound tables: {exc}") from None
+
+
+# -- the shape of rows from elsewhere (a peer, a dump, a backup) ------------------------------------
+
+
+def _brief(value: Any, limit: int = 120) -> str:
+    """A value from elsewhere in a message: one line, bounded."""
+    try:
+        text = json.dumps(value, ensure_ascii=True, default=str)
+    except (ValueError, TypeError, RecursionError):
+        text = type(value).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _is_uuid(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and value[0] == "uuid" and isinstance(value[1], str)
+
+
+def _row_uuid(table: str, row: Mapping[str, Any]) -> str:
+    value: Any = row.get("_uuid")
+    if not _is_uuid(value):
+        raise ValueError(f"a {table} row's _uuid is {_brief(value)}, not a UUID")
+    uuid: str = value[1]
+    return uuid
+
+
+def _is_string_map(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and value[0] == "map"
+        and isinstance(value[1], list)
+        and all(
+            isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and isinstance(pair[1], str)
+            for pair in value[1]
+        )
+    )
+
+
+def _is_set_of(value: Any, atom: Any) -> bool:
+    """A set (or OVSDB's bare atom for a one-element set) whose atoms pass ``atom``."""
+    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
+        return isinstance(value[1], list) and all(atom(item) for item in value[1])
+    return bool(atom(value))
+
+
+def _is_string(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+# The columns a plan reads, by the shape of their values (RFC 7047 5.1).
+_COLUMN_SHAPES: dict[str, tuple[str, Any]] = {
+    "name": ("a string", _is_string),
+    "vip": ("a string", _is_string),
+    "protocol": ("a string or an empty set", lambda value: _is_set_of(value, _is_string)),
+    "vips": ("an OVSDB map of strings", _is_string_map),
+    "ip_port_mappings": ("an OVSDB map of strings", _is_string_map),
+    "external_ids": ("an OVSDB map of strings", _is_string_map),
+    "options": ("an OVSDB map of strings", _is_string_map),
+    "health_check": ("a set of UUIDs", lambda value: _is_set_of(value, _is_uuid)),
+    "load_balancer": ("a set of UUIDs", lambda value: _is_set_of(value, _is_uuid)),
+    "load_balancer_group": ("a set of UUIDs", lambda value: _is_set_of(value, _is_uuid)),
+    "ports": ("a set of UUIDs", lambda value: _is_set_of(value, _is_uuid)),
+    "selection_fields": ("a set of strings", lambda value: _is_set_of(value, _is_string)),
+    "addresses": ("a set of strings", lambda value: _is_set_of(value, _is_string)),
+    "dynamic_addresses": ("a set of strings", lambda value: _is_set_of(value, _is_string)),
+}
+
+
+def check_tables(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> None:
+    """ValueError naming the first value, in a column a plan reads, that is not in OVSDB's notation."""
+    for table, columns in READ_COLUMNS.items():
+        for uuid, row in tables.get(table, {}).items():
+            for column in columns:
+                if column not in row or column not in _COLUMN_SHAPES:
+                    continue
+                shape, test = _COLUMN_SHAPES[column]
+                if not test(row[column]):
+                    raise ValueError(f"{table} row {uuid}: {column} is {_brief(row[column])}, not {shape}")
 
 
 # -- offline copies ---------------------------------------------------------------
@@ -256,6 +367,11 @@ def read_state(connection: Connection, schema_version: str | None = None) -> Nor
 
 class DumpError(Exception):
     """A --from-dump file that is neither a JSON dump nor a backup."""
+
+
+_DUMP = "`ovsdb-client dump --format=json` output"
+_NOT_DUMP = "not the output of `ovsdb-client dump --format=json`"
+_BACKUP = "`ovsdb-client backup` file"
 
 
 def state_from_dump(text: str) -> NorthboundState:
@@ -267,13 +383,23 @@ def state_from_dump(text: str) -> NorthboundState:
     try:
         if backup:
             schema, tables = _backup_tables(text)
-            return state_from_tables(tables, str(schema.get("version")) if schema.get("version") else None)
-        return state_from_tables(tables_from_dump(text))
+            check_tables(tables)
+            version = schema.get("version")
+            return state_from_tables(tables, str(version) if isinstance(version, str) and version else None)
+        tables = tables_from_dump(text)
+        check_tables(tables)
+        return state_from_tables(tables)
     except DumpError:
         raise
-    except (OvsdbError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        kind = "`ovsdb-client backup` file" if backup else "`ovsdb-client dump --format=json` output"
-        raise DumpError(f"a row of this {kind} is not in OVSDB's JSON notation ({exc})") from None
+    except (OvsdbError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        kind = _BACKUP if backup else _DUMP
+        raise DumpError(f"a row of this {kind} is not in OVSDB's JSON notation ({reason})") from None
+
+
+def _json_error(exc: ValueError | RecursionError) -> str:
+    # ValueError: not JSON, or an integer of more digits than int() takes.
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
 
 
 def tables_from_dump(text: str) -> dict[str, dict[str, dict[str, Any]]]:
@@ -288,18 +414,24 @@ def tables_from_dump(text: str) -> dict[str, dict[str, dict[str, Any]]]:
             break
         try:
             table, position = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            raise DumpError(f"not the output of `ovsdb-client dump --format=json`: {exc}") from None
+        except (ValueError, RecursionError) as exc:
+            raise DumpError(f"{_NOT_DUMP}: {_json_error(exc)}") from None
         if not isinstance(table, dict) or not {"caption", "headings", "data"} <= table.keys():
-            raise DumpError("not the output of `ovsdb-client dump --format=json`: a table lacks caption/headings/data")
+            raise DumpError(f"{_NOT_DUMP}: a table lacks caption/headings/data")
         name = str(table["caption"]).removesuffix(" table")
-        headings = table["headings"]
+        headings, data = table["headings"], table["data"]
+        if not (isinstance(headings, list) and all(isinstance(heading, str) for heading in headings)):
+            raise DumpError(f"{_NOT_DUMP}: the headings of table {name[:80]!r} are not a list of names")
         if "_uuid" not in headings:
-            raise DumpError(f"the dump of table {name} has no _uuid column; dump whole tables")
+            raise DumpError(f"the dump of table {name[:80]} has no _uuid column; dump whole tables")
+        if not (isinstance(data, list) and all(isinstance(values, list) for values in data)):
+            raise DumpError(f"{_NOT_DUMP}: the data of table {name[:80]!r} is not a list of rows")
         rows = tables.setdefault(name, {})
-        for values in table["data"]:
+        for values in data:
+            if len(values) != len(headings):
+                raise ValueError(f"a row of table {name[:80]} has {len(values)} values for {len(headings)} columns")
             row = dict(zip(headings, values, strict=True))
-            rows[_atom(row["_uuid"])] = row
+            rows[_row_uuid(name[:80], row)] = row
     missing = [t for t in READ_COLUMNS if t not in tables]
     if missing:
         raise DumpError(f"the dump lacks table(s) {', '.join(missing)}; dump the whole database")
@@ -311,15 +443,21 @@ def _backup_tables(text: str) -> tuple[dict[str, Any], dict[str, dict[str, dict[
     tables: dict[str, dict[str, dict[str, Any]]] = {}
     records = _backup_records(text)
     schema = records[0]
+    if not isinstance(schema.get("tables"), dict):
+        raise DumpError(f"not an {_BACKUP}: its first record is no schema (no object of tables)")
     for record in records[1:]:  # the first is the schema
         is_diff = bool(record.get("_is_diff"))
         for table, rows in record.items():
-            if table.startswith("_") or not isinstance(rows, dict):
+            if table.startswith("_"):
                 continue
+            if not isinstance(rows, dict):
+                raise DumpError(f"not an {_BACKUP}: the rows of table {table[:80]} in a record are not an object")
             current = tables.setdefault(table, {})
             for uuid, row in rows.items():
                 if row is None:
                     current.pop(uuid, None)
+                elif not isinstance(row, dict):
+                    raise DumpError(f"not an {_BACKUP}: row {uuid[:80]} of table {table[:80]} is not an object")
                 elif uuid in current and is_diff:
                     kinds = {column: _column_kind(schema, table, column) for column in row}
                     current[uuid] = {**current[uuid], **_apply_diff(current[uuid], row, kinds)}
@@ -335,13 +473,20 @@ def _backup_records(text: str) -> list[dict[str, Any]]:
     while position < len(data):
         end = data.find(b"\n", position)
         header = data[position:end].decode("ascii", "replace").split()
-        if end < 0 or len(header) != 4 or header[:2] != ["OVSDB", "JSON"] or not header[2].isdigit():
-            raise DumpError(f"not an `ovsdb-client backup` file: bad record header at byte {position}")
+        if (
+            end < 0
+            or len(header) != 4
+            or header[:2] != ["OVSDB", "JSON"]
+            or not (header[2].isascii() and header[2].isdigit() and len(header[2]) <= 15)
+        ):
+            raise DumpError(f"not an {_BACKUP}: bad record header at byte {position}")
         length = int(header[2])
         try:
             record = json.loads(data[end + 1 : end + 1 + length])
-        except json.JSONDecodeError as exc:
-            raise DumpError(f"not an `ovsdb-client backup` file: {exc}") from None
+        except (ValueError, RecursionError) as exc:
+            raise DumpError(f"not an {_BACKUP}: {_json_error(exc)}") from None
+        if not isinstance(record, dict):
+            raise DumpError(f"not an {_BACKUP}: the record at byte {position} is not a JSON object")
         records.append(record)
         position = end + 1 + length
         while position < len(data) and data[position : position + 1] == b"\n":
@@ -353,8 +498,11 @@ def _backup_records(text: str) -> list[dict[str, Any]]:
 
 def _column_kind(schema: Mapping[str, Any], table: str, column: str) -> str:
     """ "map", "set" (any column that may hold other than exactly one value) or "scalar"."""
-    kind = schema.get("tables", {}).get(table, {}).get("columns", {}).get(column, {}).get("type", "string")
-    if isinstance(kind, str):
+    found: Any = schema
+    for key in ("tables", table, "columns", column, "type"):
+        found = found.get(key) if isinstance(found, dict) else None
+    kind = "string" if found is None else found
+    if isinstance(kind, str) or not isinstance(kind, dict):
         return "scalar"
     if "value" in kind:
         return "map"
@@ -375,9 +523,20 @@ def _apply_diff(old: Mapping[str, Any], diff: Mapping[str, Any], kinds: Mapping[
                     merged[key] = item
             changed[column] = encode_map(merged)
         elif kinds[column] == "set":
-            toggled = set(_set(before)) if before is not None else set()
-            toggled ^= set(_set(value))
-            changed[column] = ["set", sorted(toggled)]
+            # Atoms as written (["uuid", ID] stays so), made hashable to toggle.
+            toggled = set(_set_atoms(before)) if before is not None else set()
+            toggled ^= set(_set_atoms(value))
+            changed[column] = [
+                "set",
+                [list(atom) if isinstance(atom, tuple) else atom for atom in sorted(toggled, key=repr)],
+            ]
         else:
             changed[column] = value
     return changed
+
+
+def _set_atoms(value: Any) -> list[Any]:
+    items = value[1] if isinstance(value, list) and len(value) == 2 and value[0] == "set" else [value]
+    if not isinstance(items, list):
+        raise ValueError(f"expected an OVSDB set, found {_brief(value)}")
+    return [tuple(item) if isinstance(item, list) else item for item in items]

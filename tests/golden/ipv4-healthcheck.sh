@@ -9,6 +9,12 @@ set -eu
 
 set --
 
+# ovn-nbctl checks when it commits that these columns are as it read them, and
+# starts over on a fresh copy if another client changed one: every row created
+# below joins one of them, so two runs at once never both create a row.
+set -- "$@" \
+    -- get Logical_Router 'incus-net49-lr' load_balancer
+
 # load balancer 10.171.5.10 tcp of network net49, from samples/ipv4-healthcheck.yaml:18
 # description: web pool
 set -- "$@" \

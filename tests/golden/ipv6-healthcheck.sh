@@ -9,6 +9,12 @@ set -eu
 
 set --
 
+# ovn-nbctl checks when it commits that these columns are as it read them, and
+# starts over on a fresh copy if another client changed one: every row created
+# below joins one of them, so two runs at once never both create a row.
+set -- "$@" \
+    -- get Logical_Router 'incus-net50-lr' load_balancer
+
 # load balancer 2001:db8:0:100::10 tcp of network net50, from samples/ipv6-healthcheck.yaml:18
 # description: dns over IPv6
 set -- "$@" \

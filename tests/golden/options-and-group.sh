@@ -7,13 +7,23 @@
 # script again leaves the same state: rows are updated in place, never duplicated.
 set -eu
 
-# Load balancer groups first, each created when missing (OVN indexes their
-# names, so a second one cannot be made by accident). Before the transaction,
-# because ovn-nbctl has no "create unless it exists"; an empty group does nothing.
-ovn-nbctl --bare --columns=_uuid find Load_Balancer_Group 'name="net50-lbs"' | grep -q . ||
-    ovn-nbctl create Load_Balancer_Group 'name="net50-lbs"' >/dev/null
+# Load balancer groups, looked up now; the first transaction uses each one found
+# as it is, and creates each one missing with the _uuid ovn-lbc records for it in
+# NB_Global external_ids (the mark that ovn-lbc made it). OVN indexes group
+# names: if another client creates one meanwhile, the transaction fails (saying
+# that Load_Balancer_Group rows clash) and writes nothing; run the script again.
+group1=$(ovn-nbctl --bare --columns=_uuid find Load_Balancer_Group 'name="net50-lbs"')
 
 set --
+
+# Load_Balancer_Group net50-lbs of network net50, from samples/options-and-group.yaml:16
+if [ -n "${group1}" ]; then
+    set -- "$@" -- get Load_Balancer_Group 'net50-lbs' load_balancer
+else
+    set -- "$@" \
+        -- --id=3acc081e-21ba-593e-890b-061d5e066142 create Load_Balancer_Group 'name="net50-lbs"' \
+        -- set NB_Global . 'external_ids:"ovn-lbc:group:net50-lbs"="3acc081e-21ba-593e-890b-061d5e066142"'
+fi
 
 # load balancer 10.172.0.10 tcp of network net50, from samples/options-and-group.yaml:23
 # description: sticky app pool
