@@ -21,6 +21,7 @@ from typing import Any
 
 from .apply import apply_compilation
 from .compilation import Compilation
+from .datapath import Interface
 from .ir import Document
 from .ovsdb.client import Connection, OvsdbError, connect
 from .ovsdb.state import DATABASE
@@ -256,6 +257,22 @@ def _topology(document: Document) -> tuple[list[tuple[str, str]], list[_Port]]:
     return list(datapaths), ports
 
 
+def port_interfaces(document: Document) -> dict[str, Interface]:
+    """What a namespace standing for each switch port of the file holds: the
+    MAC the topology gave the port, its addresses with the subnet's prefix,
+    and the network's gateways as default routes."""
+    interfaces: dict[str, Interface] = {}
+    for index, network in enumerate(document.networks, start=1):
+        gateways = tuple(str(subnet.ip) for subnet in (network.ipv4, network.ipv6) if subnet is not None)
+        for port_index, port in enumerate(network.switch_ports, start=1):
+            addresses = []
+            for address in port.addresses:
+                subnet = network.subnet(address.version)
+                addresses.append(f"{address}/{subnet.prefixlen if subnet is not None else address.netmask_bits()}")
+            interfaces.setdefault(port.name, Interface(_mac(index, port_index), tuple(addresses), gateways))
+    return interfaces
+
+
 def _value(value: Any) -> Any:
     """A Python value in OVSDB's JSON notation (RFC 7047 5.1)."""
     if isinstance(value, dict):
@@ -328,7 +345,9 @@ def set_ports_up(sandbox: Sandbox, port_names: Sequence[str]) -> None:
 
 def show_in_sandbox(compilation: Compilation, inputs: Sequence[str]) -> str:
     """Apply a compiled file to a fresh OVN built for it, as ``ovn-lbc apply``
-    does (one transaction over JSON-RPC); report what OVN made of it."""
+    does (one transaction over JSON-RPC); report what OVN made of it. Without
+    a datapath no probe is sent: the ports are marked up by hand, and the
+    monitors' status stays empty."""
     document = compilation.document
     with Sandbox() as sandbox:
         build_topology(sandbox, document)
@@ -338,25 +357,31 @@ def show_in_sandbox(compilation: Compilation, inputs: Sequence[str]) -> str:
             raise SandboxError(f"apply failed: {exc}") from exc
         set_ports_up(sandbox, [p.name for n in document.networks for p in n.switch_ports])
         sandbox.sync()
-        sections = [
-            ("Northbound Load_Balancer rows", sandbox.nbctl("list", "Load_Balancer")),
-            (
-                "Northbound Load_Balancer_Health_Check rows",
-                sandbox.nbctl("list", "Load_Balancer_Health_Check"),
+        return describe(sandbox, document)
+
+
+def describe(sandbox: Sandbox, document: Document) -> str:
+    """The Load_Balancer rows, their health checks, the Southbound monitors
+    and the load-balancing logical flows of every switch the rows act on."""
+    sections = [
+        ("Northbound Load_Balancer rows", sandbox.nbctl("list", "Load_Balancer")),
+        (
+            "Northbound Load_Balancer_Health_Check rows",
+            sandbox.nbctl("list", "Load_Balancer_Health_Check"),
+        ),
+        (
+            "Southbound Service_Monitor rows (one per health-checked backend)",
+            sandbox.sbctl(
+                "--columns=logical_port,ip,port,protocol,src_ip,status",
+                "list",
+                "Service_Monitor",
             ),
-            (
-                "Southbound Service_Monitor rows (one per health-checked backend)",
-                sandbox.sbctl(
-                    "--columns=logical_port,ip,port,protocol,src_ip,status",
-                    "list",
-                    "Service_Monitor",
-                ),
-            ),
-        ]
-        if any(network.lb_group is not None for network in document.networks):
-            sections.append(("Northbound Load_Balancer_Group rows", sandbox.nbctl("list", "Load_Balancer_Group")))
-        switches = (name for n in document.networks for table, name in n.datapaths() if table == "Logical_Switch")
-        for switch in dict.fromkeys(switches):
-            flows = [line.strip() for line in sandbox.sbctl("lflow-list", switch).splitlines() if "ct_lb_mark(" in line]
-            sections.append((f"Logical flows of {switch} that load-balance", "\n".join(flows) + "\n"))
+        ),
+    ]
+    if any(network.lb_group is not None for network in document.networks):
+        sections.append(("Northbound Load_Balancer_Group rows", sandbox.nbctl("list", "Load_Balancer_Group")))
+    switches = (name for n in document.networks for table, name in n.datapaths() if table == "Logical_Switch")
+    for switch in dict.fromkeys(switches):
+        flows = [line.strip() for line in sandbox.sbctl("lflow-list", switch).splitlines() if "ct_lb_mark(" in line]
+        sections.append((f"Logical flows of {switch} that load-balance", "\n".join(flows) + "\n"))
     return "\n".join(f"== {title}\n{body.rstrip()}\n" for title, body in sections)
