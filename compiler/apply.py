@@ -367,5 +367,5 @@ def apply_saved_plan(
             operations = send(connection, txn, wait=wait)
         except GuardFailed as exc:
             raise GuardFailed(f"the database moved since the plan was made: {exc}") from exc
-        summary = "No changes." if operations == 0 else "the saved plan"
+        summary = "No changes." if operations == 0 else "The saved plan."
         return ApplyReport(connection.remote, operations, summary, version, time.perf_counter() - started)

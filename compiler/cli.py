@@ -49,6 +49,7 @@ EXIT_DATABASE = 3  # nothing applied: the database refused, moved or misbehaved,
 EXIT_WAIT = 4  # committed, but the --wait failed or timed out
 EXIT_UNKNOWN = 5  # the transaction went out, no usable answer came: applied whole or not at all
 EXIT_INTERRUPTED = 130  # SIGINT, as a shell reports it (128 + 2)
+EXIT_BROKEN_PIPE = 141  # the reader of standard output went away, as a shell reports SIGPIPE (128 + 13)
 
 DESCRIPTION = """\
 ovn-lbc compiles OVN network load balancers. It reads files that describe
@@ -96,6 +97,7 @@ exit status:
   5    the transaction was sent but no usable answer came back: it was
        applied whole or not at all (`ovn-lbc plan` shows which)
   130  interrupted (SIGINT); the message says what was applied
+  141  standard output was closed early (`| head`); nothing more is written
 
 limits:
   Each connect to a remote (with its TLS handshake and first answer) may
@@ -530,8 +532,11 @@ def _apply(checked: CheckedInput | None, args: argparse.Namespace, *, destroy: b
 def _write_or_fail(text: str, output: str | None, *, executable: bool = False) -> int:
     try:
         _write_output(text, output, executable=executable)
+    except BrokenPipeError:
+        raise  # the reader went away: main() ends quietly
     except OSError as exc:
-        print(f"ovn-lbc: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        where = "standard output" if output in (None, "-") else output
+        print(f"ovn-lbc: cannot write {where}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
 
@@ -619,6 +624,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # anything was sent, that nothing was written.
         print(f"ovn-lbc: {args.command}: {str(exc) or 'interrupted; nothing was written'}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`ovn-lbc compile ... | head`): what is left has
+        # nowhere to go. Point stdout at /dev/null so the interpreter's final
+        # flush does not fail again, and exit as a shell reports SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import yaml
 
 from compiler.cli import main
 
-from .conftest import ROOT, SAMPLES, sample_paths
+from .conftest import ROOT, SAMPLES, require_ovn, sample_paths
 
 BROKEN = ROOT / "tests" / "golden" / "errors" / "many-errors.yaml"
 
@@ -721,3 +722,45 @@ def test_no_dump_crashes_the_reader() -> None:
             assert "\n" not in str(exc)
 
     check()
+
+
+def test_sandbox_without_a_datapath_says_why_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No root or no /dev/net/tun: the plain sandbox still shows rows and flows
+    (exit 0) and says why no probe is sent; --traffic cannot, and exits 3."""
+    import compiler.datapath
+
+    require_ovn()
+    monkeypatch.setattr(compiler.datapath, "datapath_problem", lambda path: "the datapath needs root")
+    sample = str(SAMPLES / "ipv4-healthcheck.yaml")
+    assert main(["sandbox", sample, "--traffic"]) == 3
+    assert capsys.readouterr().err == "ovn-lbc: sandbox: no traffic without a datapath: the datapath needs root\n"
+    assert main(["sandbox", sample]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "ovn-lbc: sandbox: without a datapath (the datapath needs root), no probe is sent\n"
+    assert "== Logical flows of incus-net49-ls-int that load-balance" in captured.out
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
+    """`ovn-lbc compile ... | head`: standard output closed early is exit 141
+    (as a shell reports SIGPIPE), one way or the other never a traceback."""
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: the first write fails with EPIPE
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "compiler", "compile", str(SAMPLES / "ipv4-healthcheck.yaml")],
+            cwd=ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141
+    assert result.stderr == ""

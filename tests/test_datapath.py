@@ -362,3 +362,19 @@ def test_a_backend_reaching_its_own_vip_is_answered(tmp_path: Path, snat: str | 
         hairpinned = [peer for peer in plugged.datapath.peers(web1) if peer != "10.135.209.254"]
         assert hairpinned and set(hairpinned) == {snat or VIP}, hairpinned
         assert len(hairpinned) == answers["web1"]
+
+
+def test_a_forwards_default_target_answers_ping_and_tcp(tmp_path: Path) -> None:
+    """A forward's default target is a whole-IP VIP with one target: every
+    ICMP echo and every port the forward does not name reach it, while a
+    named port goes to its own target."""
+    compilation, inputs = _file(tmp_path, sample="forward-and-lb.yaml")
+    with traffic_sandbox(compilation, inputs) as plugged:
+        client = plugged.clients["incus-net49-ls-int"]
+        (target,) = (ns for ns in plugged.datapath.namespaces.values() if "10.135.209.9/24" in ns.interface.addresses)
+        plugged.datapath.serve(target, "default-target", [22], [])
+        before = plugged.datapath.icmp_echoes_received(target)
+        assert plugged.datapath.ping(client, "10.171.5.20", 5) == 5
+        assert plugged.datapath.icmp_echoes_received(target) - before == 5
+        assert plugged.datapath.ask(client, "10.171.5.20", 22, "tcp", 5) == {"default-target": 5}
+        assert plugged.datapath.ask(client, "10.171.5.20", 443, "tcp", 5) == {"u1": 5}
