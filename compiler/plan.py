@@ -191,6 +191,10 @@ class GroupChange:
     # Whether ovn-lbc made the existing group (its mark in NB_Global names it):
     # only such a group is ever deleted. A group the plan adds is ovn-lbc's.
     owned: bool = True
+    # (_uuid, the ovn-lbc network that owns it) of each existing row in
+    # add_members and remove_members: what the transaction's guard checks of a
+    # member that the plan does not otherwise change (and so does not guard).
+    member_owners: tuple[tuple[str, str], ...] = ()
 
     @property
     def mark(self) -> tuple[str, str] | None:
@@ -400,15 +404,17 @@ def _group_changes(
     by_name = {group.name: group for group in state.groups}
     wanted_group = {row.name: row.group for row in changes.rows}
     owned = {row.uuid: row.name for row in state.load_balancers if _owner(row) in networks}
+    owner_of = {row.uuid: owner for row in state.load_balancers if (owner := _owner(row)) in networks}
     result: list[GroupChange] = []
     for group in changes.groups:
         existing = by_name.get(group.name)
         members = existing.load_balancer if existing is not None else frozenset()
-        add = tuple(
-            (row.name, resolved[row.name])
+        joining = [
+            row
             for row in changes.members(group.name)
             if row.name in resolved and (resolved[row.name] is None or resolved[row.name] not in members)
-        )
+        ]
+        add = tuple((row.name, resolved[row.name]) for row in joining)
         leaving = tuple(
             sorted(
                 (name, uuid)
@@ -424,7 +430,14 @@ def _group_changes(
         if existing is None or add or leaving or attach:
             action = "add" if existing is None else "change"
             ours = existing is None or owns_group(existing, state)
-            result.append(GroupChange(group.name, action, group, existing, add, leaving, tuple(attach), owned=ours))
+            # A joining row is the wanted row's (owned or adopted); a leaving one is its owner's.
+            owners = tuple((uuid, row.network) for row in joining if (uuid := resolved[row.name]) is not None)
+            owners += tuple((uuid, owner_of[uuid]) for _, uuid in leaving)
+            result.append(
+                GroupChange(
+                    group.name, action, group, existing, add, leaving, tuple(attach), owned=ours, member_owners=owners
+                )
+            )
     return tuple(result)
 
 

@@ -18,7 +18,11 @@ planner would not have written is refused, by its number and why:
 - Load_Balancer_Group: ``insert`` (guarded by "no group of this name", with
   ovn-lbc's UUID and its mark), ``mutate`` of a guarded group's members, and
   ``delete`` of a guarded group whose mark the NB_Global guard proves and
-  whose members the plan deletes;
+  whose members the plan deletes. A member put in or taken out is a row this
+  plan inserts, or an existing row a guard proves ovn-lbc's: its full-row
+  guard showing the mark, or (a row the plan otherwise leaves alone) an
+  ownership guard, a wait that selects it by ``_uuid`` and
+  ``external_ids`` ``includes`` ``ovn-lbc:network``;
 - Logical_Switch, Logical_Router: only a ``mutate`` of ``load_balancer`` and
   ``load_balancer_group`` of a guarded row, attaching rows and groups the
   plan makes or guards, detaching only owned rows and deleted groups;
@@ -126,6 +130,20 @@ def _where_uuid(where: Any) -> str | None:
     return None
 
 
+def _where_owned(where: Any) -> str | None:
+    """The row ``[["_uuid", "==", ["uuid", ID]], ["external_ids", "includes", ["map", [[OWNER_KEY, NETWORK]]]]]``
+    selects (an ownership guard's ``where``), or None for any other ``where``."""
+    if not (isinstance(where, list) and len(where) == 2 and (uuid := _where_uuid(where[:1])) is not None):
+        return None
+    clause = where[1]
+    if not (isinstance(clause, list) and len(clause) == 3 and clause[:2] == ["external_ids", "includes"]):
+        return None
+    pairs = _pairs(clause[2])
+    if pairs is None or list(pairs) != [OWNER_KEY] or not pairs[OWNER_KEY] or len(clause[2][1]) != 1:
+        return None
+    return uuid
+
+
 def _where_name(where: Any) -> str | None:
     if isinstance(where, list) and len(where) == 1:
         clause = where[0]
@@ -147,6 +165,7 @@ class _Checker:
         self.writing = False
         self.absent: set[tuple[str, str]] = set()  # (table, name): a guard that no row has that name
         self.guarded: dict[tuple[str, str], Mapping[str, Any]] = {}  # (table, _uuid) -> the row as guarded
+        self.marked: set[str] = set()  # Load_Balancer _uuids an ownership guard proves ovn-lbc's
         self.nb_global_absent = False
         self.nb_global: str | None = None  # the guarded NB_Global row
         self.proven_marks: dict[str, str] = {}  # mark key -> group _uuid, as the NB_Global guard checks them
@@ -211,6 +230,11 @@ class _Checker:
         where, columns, rows = op.get("where"), op.get("columns"), op.get("rows")
         if table == "NB_Global":
             self._guard_nb_global(where, columns, rows)
+            return
+        if table == "Load_Balancer" and columns == ["_uuid"] and (uuid := _where_owned(where)) is not None:
+            if rows != [{"_uuid": ["uuid", uuid]}]:
+                raise self.refuse("an ownership guard shows the row it selects, by its _uuid")
+            self.marked.add(uuid)
             return
         if table in ("Load_Balancer", "Load_Balancer_Group") and (name := _where_name(where)) is not None:
             if columns != ["_uuid"] or rows != []:
@@ -491,11 +515,13 @@ class _Checker:
             self._owned_load_balancer(ref)
 
     def _check_member(self, kind: str, ref: str, verb: str) -> None:
-        """A group's member. The planner adds to a group, and takes out of it, rows
-        that it leaves otherwise unchanged and so does not guard: an existing
-        member is refused only when its guard shows it is not ovn-lbc's."""
-        if kind == "uuid" and ("Load_Balancer", ref) not in self.guarded:
+        """A group's member, put in or taken out: a row this plan inserts, or an
+        existing row a guard proves ovn-lbc's (its full-row guard, or, for a row
+        the plan otherwise leaves alone, its ownership guard)."""
+        if kind == "uuid" and ref in self.marked:
             return
+        if kind == "uuid" and ("Load_Balancer", ref) not in self.guarded:
+            raise self.refuse(f"no guard before it shows that Load_Balancer row {ref} is ovn-lbc's")
         self._check_load_balancer_reference(kind, ref, verb)
 
     # -- NB_Global: the marks of ovn-lbc's groups --------------------------------------------------

@@ -625,6 +625,214 @@ def test_a_hand_edited_plan_is_refused_before_connecting_naming_the_operation(
         assert "someone-elses-lb" in {row["name"] for row in dump_table(ovn, "Load_Balancer")}
 
 
+def _grouped_samples(tmp_path: Path) -> dict[str, Path]:
+    """ipv4-healthcheck in group-a, with a second load balancer, and moved to group-b."""
+    from .test_plan import _add_load_balancer, load, write
+
+    data = load("ipv4-healthcheck.yaml")
+    data["networks"][0]["lb_group"] = "group-a"
+    files = {"group-a": write(tmp_path / "group-a.yaml", data)}
+    _add_load_balancer(data)
+    files["group-a-more"] = write(tmp_path / "group-a-more.yaml", data)
+    data = load("ipv4-healthcheck.yaml")
+    data["networks"][0]["lb_group"] = "group-b"
+    files["group-b"] = write(tmp_path / "group-b.yaml", data)
+    return files
+
+
+def _ownership_guards(params: list[Any]) -> dict[str, Any]:
+    """The plan's ownership guards of Load_Balancer rows, by _uuid."""
+    return {
+        op["where"][0][2][1]: op
+        for op in params[1:]
+        if op["op"] == "wait" and op["table"] == "Load_Balancer" and op["columns"] == ["_uuid"] and op["rows"]
+    }
+
+
+def test_a_foreign_load_balancer_put_in_ovn_lbcs_group_is_refused_before_connecting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A group member the plan does not otherwise change has an ownership guard
+    (its _uuid and ovn-lbc's mark); a uuid member without one is refused."""
+    from compiler import compile_files
+    from compiler.sandbox import Sandbox, build_topology
+
+    from .helpers import dump_table
+
+    require_ovn()
+    files = _grouped_samples(tmp_path)
+    with Sandbox(str(tmp_path / "ovn"), northd=False) as ovn:
+        build_topology(ovn, compile_files([str(files["group-a"])]).document)
+        ovn.nbctl("lb-add", "someone-elses-lb", "192.0.2.1:80", "10.0.0.1:80")
+        assert main(["apply", str(files["group-a"]), "--db", ovn.nb_remote]) == 0
+        uuids = {row["name"]: row["_uuid"] for row in dump_table(ovn, "Load_Balancer")}
+        foreign, ours = uuids["someone-elses-lb"], uuids["incus-net49-lb-10.171.5.10-tcp"]
+        group = next(row["_uuid"] for row in dump_table(ovn, "Load_Balancer_Group") if row["name"] == "group-a")
+        # group-a gains a new row: a mutate of the (guarded) group, inserting a named-uuid.
+        more = _plan_json(ovn.nb_remote, capsys, str(files["group-a-more"]))
+        _accepted(more)
+        at = next(i for i, op in enumerate(more) if i and op["op"] == "mutate" and op["table"] == "Load_Balancer_Group")
+        # The move to group-b: the unchanged row joins a new group, under an ownership guard.
+        move = _plan_json(ovn.nb_remote, capsys, str(files["group-b"]))
+        _accepted(move)
+        assert set(_ownership_guards(move)) == {ours}
+        assert _ownership_guards(move)[ours] == {
+            "op": "wait",
+            "table": "Load_Balancer",
+            "where": [
+                ["_uuid", "==", ["uuid", ours]],
+                ["external_ids", "includes", ["map", [["ovn-lbc:network", "net49"]]]],
+            ],
+            "columns": ["_uuid"],
+            "until": "==",
+            "rows": [{"_uuid": ["uuid", ours]}],
+            "timeout": 0,
+        }
+        insert_at = next(
+            i for i, op in enumerate(move) if i and op["op"] == "insert" and op["table"] == "Load_Balancer_Group"
+        )
+        unguarded = [op for op in move if op not in _ownership_guards(move).values()]
+
+        def edited(params: list[Any], index: int, edit: Any) -> list[Any]:
+            copied = json.loads(json.dumps(params))
+            edit(copied[index])
+            return copied
+
+        def add_foreign(op: dict[str, Any]) -> None:
+            op["mutations"][0][2][1].append(["uuid", foreign])
+
+        def add_foreign_member(op: dict[str, Any]) -> None:
+            op["row"]["load_balancer"][1].append(["uuid", foreign])
+
+        def members(verb: str) -> dict[str, Any]:
+            mutation = ["load_balancer", verb, ["set", [["uuid", foreign]]]]
+            return {"op": "mutate", "table": "Load_Balancer_Group", "where": _where(group), "mutations": [mutation]}
+
+        cases = {
+            "mutate-insert-foreign": (edited(more, at, add_foreign), at, "mutate Load_Balancer_Group"),
+            "mutate-delete-foreign": ([*more, members("delete")], len(more), "mutate Load_Balancer_Group"),
+            "insert-foreign-member": (
+                edited(move, insert_at, add_foreign_member),
+                insert_at,
+                "insert Load_Balancer_Group",
+            ),
+            "drop-ownership-guard": (unguarded, insert_at - 1, "insert Load_Balancer_Group"),
+        }
+        before = subprocess.run(
+            ["ovsdb-client", "dump", ovn.nb_remote], env=ovn.env, capture_output=True, text=True, check=True
+        ).stdout
+        for name, (params, number, what) in cases.items():
+            path = tmp_path / f"{name}.json"
+            path.write_text(json.dumps(params))
+            refused = ours if name == "drop-ownership-guard" else foreign
+            words = (
+                f"operation {number} ({what}): no guard before it shows that Load_Balancer row {refused} is ovn-lbc's"
+            )
+            for remote in (ovn.nb_remote, f"unix:{tmp_path / 'nobody.sock'}"):
+                assert main(["apply", "--plan-file", str(path), "--db", remote]) == 2, name
+                err = capsys.readouterr().err
+                assert err == f"ovn-lbc: apply: {path} is not a saved plan: {words}\n", (name, err)
+        after = subprocess.run(
+            ["ovsdb-client", "dump", ovn.nb_remote], env=ovn.env, capture_output=True, text=True, check=True
+        ).stdout
+        assert after == before
+        # A forged ownership guard for the foreign row passes the check; the server refuses it.
+        forged = edited(move, insert_at, add_foreign_member)
+        guard = _ownership_guards(move)[ours]
+        where = [*_where(foreign), guard["where"][1]]
+        forged.insert(2, {**guard, "where": where, "rows": [{"_uuid": ["uuid", foreign]}]})
+        assert _apply_saved(ovn.nb_remote, forged, tmp_path, "forged.json") == 3
+        err = capsys.readouterr().err
+        assert f"Load_Balancer row {foreign} was deleted or is no longer ovn-lbc's" in err, err
+        assert (
+            subprocess.run(
+                ["ovsdb-client", "dump", ovn.nb_remote], env=ovn.env, capture_output=True, text=True, check=True
+            ).stdout
+            == before
+        )
+
+
+def test_a_group_move_fails_when_the_row_stops_being_ovn_lbcs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The ownership guard of a row that only changes group: another client takes
+    the mark off between plan and apply, and the saved plan changes nothing (exit 3)."""
+    from compiler import compile_files
+    from compiler.sandbox import Sandbox, build_topology
+
+    from .helpers import dump_table
+
+    require_ovn()
+    files = _grouped_samples(tmp_path)
+    with Sandbox(str(tmp_path / "ovn"), northd=False) as ovn:
+        build_topology(ovn, compile_files([str(files["group-a"])]).document)
+        assert main(["apply", str(files["group-a"]), "--db", ovn.nb_remote]) == 0
+        ours = next(row["_uuid"] for row in dump_table(ovn, "Load_Balancer"))
+        params = _plan_json(ovn.nb_remote, capsys, str(files["group-b"]))
+        _accepted(params)
+        assert set(_ownership_guards(params)) == {ours}
+        assert not any(op["op"] == "wait" and op.get("where") == _where(ours) for op in params[1:]), "no full-row guard"
+        ovn.nbctl("remove", "Load_Balancer", ours, "external_ids", '"ovn-lbc:network"')
+        before = subprocess.run(
+            ["ovsdb-client", "dump", ovn.nb_remote], env=ovn.env, capture_output=True, text=True, check=True
+        ).stdout
+        assert _apply_saved(ovn.nb_remote, params, tmp_path) == 3
+        err = capsys.readouterr().err
+        assert "the database moved since the plan was made" in err, err
+        assert f"Load_Balancer row {ours} was deleted or is no longer ovn-lbc's (network 'net49')" in err, err
+        assert err.count("\n") == 1, err
+        after = subprocess.run(
+            ["ovsdb-client", "dump", ovn.nb_remote], env=ovn.env, capture_output=True, text=True, check=True
+        ).stdout
+        assert after == before
+        assert "group-b" not in {row["name"] for row in dump_table(ovn, "Load_Balancer_Group")}
+
+
+def test_a_row_leaving_a_shared_group_is_guarded_by_its_owner(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two networks share a group; one moves to its own. Its row leaves one group
+    and joins the other under one ownership guard, with the owner the database
+    shows; the saved plan is accepted and applies."""
+    from compiler import compile_files
+    from compiler.sandbox import Sandbox, build_topology
+
+    from .helpers import dump_table
+    from .test_plan import load, write
+
+    require_ovn()
+    data = load("ipv4-healthcheck.yaml")
+    net = data["networks"][0]
+    text = json.dumps(net).replace("net49", "net50").replace("10.135.209.", "10.135.210.")
+    other = json.loads(text.replace("10.171.5.10", "10.171.6.10"))
+    data["networks"].append(other)
+    net["lb_group"] = other["lb_group"] = "shared"
+    shared = write(tmp_path / "shared.yaml", data)
+    other["lb_group"] = "own"
+    own = write(tmp_path / "own.yaml", data)
+    with Sandbox(str(tmp_path / "ovn"), northd=False) as ovn:
+        build_topology(ovn, compile_files([str(shared)]).document)
+        assert main(["apply", str(shared), "--db", ovn.nb_remote]) == 0
+        moved = next(row["_uuid"] for row in dump_table(ovn, "Load_Balancer") if "net50" in row["name"])
+        params = _plan_json(ovn.nb_remote, capsys, str(own))
+        _accepted(params)
+        assert set(_ownership_guards(params)) == {moved}
+        assert _ownership_guards(params)[moved]["where"][1] == [
+            "external_ids",
+            "includes",
+            ["map", [["ovn-lbc:network", "net50"]]],
+        ]
+        verbs = [
+            (op["op"], mutation[1])
+            for op in params[1:]
+            if op.get("table") == "Load_Balancer_Group" and op["op"] == "mutate"
+            for mutation in op["mutations"]
+        ]
+        assert verbs == [("mutate", "delete")]
+        assert _apply_saved(ovn.nb_remote, params, tmp_path) == 0
+        assert _plan_json(ovn.nb_remote, capsys, str(own)) == ["OVN_Northbound"]
+
+
 # -- properties: whatever a hostile file holds, a one-line refusal, never a traceback ------------------------
 
 

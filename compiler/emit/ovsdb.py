@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..lower import GROUP_MARK_PREFIX, HealthCheckRow, LoadBalancerRow, NorthboundChanges, Pairs
+from ..lower import GROUP_MARK_PREFIX, OWNER_KEY, HealthCheckRow, LoadBalancerRow, NorthboundChanges, Pairs
 from ..ovsdb.state import (
     GROUP_COLUMNS,
     HEALTH_CHECK_COLUMNS,
@@ -215,10 +215,20 @@ def _map_mutations(column: str, diff: MapDiff) -> list[Any]:
     return mutations
 
 
+def ownership_guard(uuid: str, network: str) -> dict[str, Any]:
+    """A ``wait`` that fails unless Load_Balancer row ``uuid`` still carries
+    ovn-lbc's mark for ``network``: the guard of a row the plan only puts in a
+    group or takes out of one (otherwise unchanged, so not guarded whole)."""
+    where = _where_uuid(uuid) + [["external_ids", "includes", ["map", [[OWNER_KEY, network]]]]]
+    return _guard("Load_Balancer", where, ["_uuid"], [{"_uuid": ["uuid", uuid]}])
+
+
 def _guards(plan: Plan) -> Iterator[tuple[dict[str, Any], LoadBalancerRow | None]]:
     """A ``wait`` for everything the plan read and acts on: if another client
     changed it since, the whole transaction fails instead of overwriting."""
     datapaths: dict[str, tuple[Datapath, LoadBalancerRow | None]] = {}
+    # Load_Balancer rows already guarded (whole, by a row change): a group member needs no other guard.
+    guarded = {change.existing.uuid for change in plan.changes if change.existing is not None}
     for change in plan.changes:
         if change.existing is None:  # nobody made a row of this name meanwhile
             yield _guard("Load_Balancer", [["name", "==", change.name]], ["_uuid"], []), change.wanted
@@ -238,6 +248,10 @@ def _guards(plan: Plan) -> Iterator[tuple[dict[str, Any], LoadBalancerRow | None
         else:
             row = [encode_group(group.existing)]
             yield _guard("Load_Balancer_Group", _where_uuid(group.existing.uuid), GROUP_COLUMNS, row), None
+        for uuid, network in group.member_owners:
+            if uuid not in guarded:  # still ovn-lbc's: a foreign row never joins or leaves a group
+                guarded.add(uuid)
+                yield ownership_guard(uuid, network), None
         for datapath in (*group.attach, *group.detach):
             datapaths.setdefault(datapath.uuid, (datapath, None))
     marks = [group for group in plan.groups if group.mark is not None]
@@ -449,6 +463,16 @@ def describe_guard(op: Mapping[str, Any]) -> str | None:
     if column != "_uuid":
         return None
     uuid = value[1] if isinstance(value, list) else value
+    if table == "Load_Balancer" and op.get("columns") == ["_uuid"]:  # an ownership guard
+        owners = [
+            str(pair[1])
+            for clause in where[1:]
+            if isinstance(clause, list) and len(clause) == 3 and clause[1] == "includes"
+            for pair in (clause[2][1] if isinstance(clause[2], list) and len(clause[2]) == 2 else [])
+            if isinstance(pair, list) and len(pair) == 2 and pair[0] == OWNER_KEY
+        ]
+        network = f" (network {owners[0]!r})" if owners else ""
+        return f"Load_Balancer row {uuid} was deleted or is no longer ovn-lbc's{network}"
     label = rows[0].get("name") if table != "Load_Balancer_Health_Check" else f"for VIP {rows[0].get('vip')!r}"
     label = repr(label) if table != "Load_Balancer_Health_Check" else label
     return f"{table} row {label} (_uuid {uuid}) was changed or deleted"
