@@ -335,6 +335,9 @@ def build_topology(sandbox: Sandbox | str, document: Document) -> None:
     failed = [result for result in results if isinstance(result, dict) and result.get("error")]
     if failed or len(results) < len(operations):
         raise SandboxError(f"building the topology failed: {failed or results}")
+    if isinstance(sandbox, Sandbox) and sandbox.with_northd:
+        # Until northd has made the Port_Binding rows, as ovn-nbctl's slower calls let it.
+        sandbox.sync()
 
 
 def set_ports_up(sandbox: Sandbox, port_names: Sequence[str]) -> None:

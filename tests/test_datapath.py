@@ -23,7 +23,7 @@ import yaml
 from netaddr import IPNetwork
 
 from compiler import Compilation, compile_files
-from compiler.datapath import Interface, datapath_problem
+from compiler.datapath import Datapath, Interface, datapath_problem
 from compiler.sandbox import search_path
 from compiler.traffic import (
     TrafficSandbox,
@@ -58,13 +58,23 @@ def _namespaces() -> set[str]:
 
 
 @pytest.fixture(autouse=True)
-def nothing_left_behind() -> Iterator[None]:
-    """After every test: none of the namespaces, veths or daemons it started remain."""
+def nothing_left_behind(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """After every test: none of the namespaces or veths of the datapaths it
+    started remain (by their sandbox's tag: other sandboxes may run at once)."""
     require_datapath()
-    before = _namespaces()
+    tags: list[str] = []
+    real_start = Datapath.start
+
+    def recorded_start(self: Datapath) -> None:
+        tags.append(self.tag)
+        real_start(self)
+
+    monkeypatch.setattr(Datapath, "start", recorded_start)
     yield
-    left = {name for name in _namespaces() - before if name.startswith("lb")}
+    left = {name for name in _namespaces() if any(name.startswith(f"lb{tag}") for tag in tags)}
     assert not left, f"namespaces left behind: {sorted(left)}"
+    links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, check=True).stdout
+    assert not [tag for tag in tags if f"lb{tag}" in links], links
 
 
 def _file(tmp_path: Path, edit: Any = None, sample: str = "ipv4-healthcheck.yaml") -> tuple[Compilation, list[str]]:
