@@ -42,6 +42,7 @@ class Vip:
     """One VIP and port of a Load_Balancer row, as the client dials it."""
 
     row: str
+    network: str  # whose client dials it: the one on that network's switch
     protocol: str
     key: str  # the vips key, e.g. 10.0.0.1:80 or [fd00::1]:80
     address: str
@@ -91,7 +92,7 @@ def vips_of(rows: Iterable[LoadBalancerRow]) -> list[Vip]:
             if port is None:
                 continue
             backends = tuple((a, p if p is not None else port) for a, p in map(_split_key, targets.split(",")))
-            found.append(Vip(row.name, row.protocol, key, address, port, backends))
+            found.append(Vip(row.name, row.network, row.protocol, key, address, port, backends))
     return found
 
 
@@ -287,12 +288,9 @@ def _status_bound(document: Document) -> float:
 def measure(plugged: TrafficSandbox, vips: Sequence[Vip], connections: int) -> list[VipReport]:
     statuses = monitor_statuses(plugged.sandbox)
     reports = []
-    network = plugged.document.networks
-    client = plugged.clients[network[0].switch] if network else None
+    switches = {network.name: network.switch for network in plugged.document.networks}
     for vip in vips:
-        source = next((plugged.clients[n.switch] for n in network if vip.row.startswith(f"{n.row_prefix}-")), client)
-        if source is None:
-            continue
+        source = plugged.clients[switches[vip.network]]
         answers = dict(sorted(plugged.datapath.ask(source, vip.address, vip.port, vip.protocol, connections).items()))
         monitors = {
             plugged.names.get(address, address): statuses.get((address, port, vip.protocol), "")

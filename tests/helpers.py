@@ -34,6 +34,17 @@ def apply_script(ovn: Sandbox, compilation: Compilation, inputs: list[str] | Non
     assert result.returncode == 0, result.stderr
 
 
+def nb_dump(ovn: Sandbox) -> str:
+    """The whole Northbound database as ovsdb-client dumps it: equal dumps, equal databases (UUIDs included)."""
+    return subprocess.run(
+        ["ovsdb-client", "dump", "--format=json", ovn.nb_remote, "OVN_Northbound"],
+        env=ovn.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
 def dump_table(ovn: Sandbox, table: str, db: str = "nb") -> list[dict[str, Any]]:
     """A table's rows with OVSDB's JSON values decoded to Python (maps -> dict)."""
     remote = ovn.nb_remote if db == "nb" else ovn.sb_remote

@@ -16,7 +16,7 @@ from compiler.cli import main
 from compiler.sandbox import Sandbox, build_topology
 
 from .conftest import SAMPLES, sample_paths
-from .helpers import apply_script, dump_table
+from .helpers import apply_script, dump_table, nb_dump
 from .test_ovn import nb_state, without_uuids
 
 
@@ -44,12 +44,6 @@ def test_apply_reads_ovn_nb_db_and_waits_for_northd(
     assert nb_global["nb_cfg"] >= 1 and nb_global["sb_cfg"] == nb_global["nb_cfg"]
     # northd has already made the monitors: --wait=sb returned after it caught up.
     assert len(dump_table(ovn, "Service_Monitor", db="sb")) == 3
-
-
-def nb_dump(ovn: Sandbox) -> str:
-    return subprocess.run(
-        ["ovsdb-client", "dump", ovn.nb_remote], env=ovn.env, capture_output=True, text=True, check=True
-    ).stdout
 
 
 def test_a_missing_router_is_an_error_at_the_network_and_changes_nothing(

@@ -30,7 +30,7 @@ from compiler.cli import main
 from compiler.sandbox import Sandbox, build_topology, find_schema
 
 from .conftest import ROOT, SAMPLES
-from .helpers import dump_table, transact
+from .helpers import dump_table, nb_dump, transact
 
 SAMPLE = SAMPLES / "ipv4-healthcheck.yaml"
 LB_NAME = "incus-net49-lb-10.171.5.10-tcp"
@@ -532,16 +532,6 @@ def proxy(ovn: Sandbox, at_write: str, seen: threading.Event, garbled: Any = Non
             upstream.close()
 
     return behaviour
-
-
-def nb_dump(ovn: Sandbox) -> str:
-    return subprocess.run(
-        ["ovsdb-client", "dump", ovn.nb_remote, "OVN_Northbound"],
-        env=ovn.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
 
 
 def plan_says(ovn: Sandbox) -> str:

@@ -20,20 +20,10 @@ from compiler.lower import group_uuid
 from compiler.sandbox import Sandbox, build_topology, set_ports_up
 
 from .conftest import SAMPLES
-from .helpers import apply_script, compile_text, dump_table, transact
+from .helpers import apply_script, compile_text, dump_table, nb_dump, transact
 from .test_ovn import nb_state, without_uuids
 
 GROUP_SAMPLE = SAMPLES / "options-and-group.yaml"
-
-
-def nb_dump(ovn: Sandbox) -> str:
-    return subprocess.run(
-        ["ovsdb-client", "dump", "--format=json", ovn.nb_remote, "OVN_Northbound"],
-        env=ovn.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
 
 
 def groups_and_marks(ovn: Sandbox) -> tuple[list[tuple[str, str, list[str]]], dict[str, str]]:

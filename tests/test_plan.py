@@ -19,7 +19,7 @@ from compiler.ovsdb.state import tables_from_dump
 from compiler.sandbox import Sandbox, build_topology, set_ports_up
 
 from .conftest import SAMPLES, sample_paths
-from .helpers import dump_table, lb_flows
+from .helpers import dump_table, lb_flows, nb_dump
 from .test_ovn import nb_state, without_uuids
 
 NAME = "incus-net49-lb-10.171.5.10-tcp"
@@ -55,16 +55,6 @@ def operations(params: list[Any]) -> Counter[tuple[str, str]]:
 
 def uuids_by_name(ovn: Sandbox) -> dict[str, str]:
     return {row["name"]: row["_uuid"] for row in dump_table(ovn, "Load_Balancer")}
-
-
-def nb_dump(ovn: Sandbox) -> str:
-    return subprocess.run(
-        ["ovsdb-client", "dump", "--format=json", ovn.nb_remote, "OVN_Northbound"],
-        env=ovn.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
 
 
 # -- apply, then plan: nothing to do -------------------------------------------------
