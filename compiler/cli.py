@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .compilation import CheckedInput, Compilation, check_files, compile_files
-from .diagnostics import CompileError, Diagnostic, SourceRegistry, sort_diagnostics
+from .diagnostics import CompileError, Diagnostic, SourceRegistry, escape_controls, sort_diagnostics
 from .emit.nbctl import emit_nbctl
 from .emit.ovsdb import emit_json
 from .frontend import INPUT_FORMATS
@@ -710,8 +710,9 @@ def _positive_count(text: str) -> int:
 def _run(compilation: Compilation, args: argparse.Namespace) -> int:
     if args.command == "check":
         rows = len(compilation.changes.rows)
+        files = escape_controls(", ".join(args.files))  # a name cannot drive the terminal
         print(
-            f"ovn-lbc: {', '.join(args.files)}: ok ({rows} Load_Balancer row{'s' if rows != 1 else ''})",
+            f"ovn-lbc: {files}: ok ({rows} Load_Balancer row{'s' if rows != 1 else ''})",
             file=sys.stderr,
         )
         return EXIT_OK

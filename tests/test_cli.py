@@ -972,3 +972,14 @@ def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
         os.close(write_end)
     assert result.returncode == 141
     assert result.stderr == ""
+
+
+def test_the_ok_line_shows_a_file_name_s_control_characters_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file named with an escape sequence cannot drive the terminal from the ok line."""
+    name = tmp_path / "lb\x1b[2J.yaml"
+    name.write_text((SAMPLES / "ipv4-healthcheck.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["check", str(name)]) == 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "lb\\u001b[2J.yaml: ok (1 Load_Balancer row)" in err
