@@ -25,6 +25,7 @@ import contextlib
 import json
 import os
 import secrets
+import selectors
 import shutil
 import signal
 import subprocess
@@ -60,24 +61,26 @@ def datapath_problem(path: str) -> str | None:
     return None
 
 
-def _start_time(pid: int) -> str | None:
+def process_start_time(pid: int) -> str | None:
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+    # A zombie counts as gone: detached daemons are re-parented to PID 1,
+    # which in a container may never reap them.
     return None if fields[0] == "Z" else fields[19]  # field 22 of the whole line: starttime
 
 
 def stop_process(pid: int, started: str | None, grace: float = 5.0) -> None:
     """SIGTERM, then SIGKILL after ``grace`` seconds; never a pid reused by another process."""
-    if started is None or _start_time(pid) != started:
+    if started is None or process_start_time(pid) != started:
         return
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if _start_time(pid) != started:
+        if process_start_time(pid) != started:
             return
         time.sleep(0.02)
     with contextlib.suppress(OSError):
@@ -212,7 +215,7 @@ class Datapath:
             *args,
         )
         pid = int(pidfile.read_text().strip())
-        self._stack.callback(stop_process, pid, _start_time(pid))
+        self._stack.callback(stop_process, pid, process_start_time(pid))
 
     # -- namespaces ------------------------------------------------------
 
@@ -347,8 +350,6 @@ class Datapath:
 
 def _readline(process: subprocess.Popen[str], timeout: float) -> str:
     """One line of the process's stdout, or "" after ``timeout`` seconds or at its end."""
-    import selectors
-
     assert process.stdout is not None
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)

@@ -29,6 +29,7 @@ import socket
 import struct
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 QUESTION = b"ovn-lbc-sandbox: who are you?"
@@ -82,17 +83,31 @@ def serve(name: str, tcp_ports: list[int], udp_ports: list[int], peers: str | No
                         pass
 
 
-def _ask_tcp(address: str, port: int, timeout: float) -> str:
+def _tcp_answer(address: str, port: int, timeout: float) -> bytes:
+    with socket.create_connection((address, port), timeout=timeout) as sock:
+        data = b""
+        while len(data) < MAX_ANSWER and not data.endswith(b"\n"):
+            chunk = sock.recv(MAX_ANSWER)
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+def _udp_answer(address: str, port: int, timeout: float) -> bytes:
+    with socket.socket(_family(address), socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect((address, port))
+        sock.send(QUESTION)
+        return sock.recv(MAX_ANSWER)
+
+
+def _ask(dial: Callable[[str, int, float], bytes], address: str, port: int, timeout: float) -> str:
+    """One connection's outcome: the name that answered, or what happened instead."""
     try:
-        with socket.create_connection((address, port), timeout=timeout) as sock:
-            data = b""
-            while len(data) < MAX_ANSWER and not data.endswith(b"\n"):
-                chunk = sock.recv(MAX_ANSWER)
-                if not chunk:
-                    break
-                data += chunk
+        data = dial(address, port, timeout)
     except ConnectionRefusedError:
-        return "refused"
+        return "refused"  # an RST, or ICMP port-unreachable
     except TimeoutError:
         return "timeout"
     except OSError as exc:
@@ -100,29 +115,13 @@ def _ask_tcp(address: str, port: int, timeout: float) -> str:
     return data.decode("utf-8", "replace").strip() or "closed"
 
 
-def _ask_udp(address: str, port: int, timeout: float) -> str:
-    with socket.socket(_family(address), socket.SOCK_DGRAM) as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect((address, port))
-            sock.send(QUESTION)
-            data = sock.recv(MAX_ANSWER)
-        except ConnectionRefusedError:
-            return "refused"
-        except TimeoutError:
-            return "timeout"
-        except OSError as exc:
-            return f"error: {exc.strerror or exc}"
-    return data.decode("utf-8", "replace").strip() or "closed"
-
-
 def connect(address: str, port: int, protocol: str, count: int, timeout: float, parallel: int) -> dict[str, int]:
     """``count`` connections, a few at a time: a VIP nobody answers then costs
     a few timeouts, not ``count`` of them one after another."""
-    ask = _ask_tcp if protocol == "tcp" else _ask_udp
+    dial = _tcp_answer if protocol == "tcp" else _udp_answer
     answers: dict[str, int] = {}
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        for answer in pool.map(lambda _: ask(address, port, timeout), range(count)):
+        for answer in pool.map(lambda _: _ask(dial, address, port, timeout), range(count)):
             answers[answer] = answers.get(answer, 0) + 1
     return answers
 

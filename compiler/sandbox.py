@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 
 from .apply import apply_compilation
 from .compilation import Compilation
-from .datapath import Interface
+from .datapath import Interface, process_start_time, stop_process
 from .ir import Document
 from .ovsdb.client import Connection, OvsdbError, connect
 from .ovsdb.state import DATABASE
@@ -64,7 +62,7 @@ class Sandbox:
         self.with_northd = northd
         self.nb_remote = f"unix:{self.directory / 'nb.sock'}"
         self.sb_remote = f"unix:{self.directory / 'sb.sock'}"
-        self._pidfiles: list[Path] = []
+        self._daemons: list[tuple[int, str | None]] = []  # (pid, start time)
 
     # -- life cycle ------------------------------------------------------
 
@@ -124,21 +122,10 @@ class Sandbox:
             self.sync()
 
     def stop(self) -> None:
-        for pidfile in reversed(self._pidfiles):
-            try:
-                pid = int(pidfile.read_text().strip())
-                os.kill(pid, signal.SIGTERM)
-            except (OSError, ValueError):
-                continue
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and _alive(pid):
-                time.sleep(0.01)
-            else:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        self._pidfiles.clear()
+        # In reverse order, by pid, never a pid another process has taken since.
+        for pid, started in reversed(self._daemons):
+            stop_process(pid, started)
+        self._daemons.clear()
         if self._own_directory:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -153,7 +140,8 @@ class Sandbox:
             f"--log-file={d / f'{name}.log'}",
             *args,
         )
-        self._pidfiles.append(pidfile)
+        pid = int(pidfile.read_text().strip())
+        self._daemons.append((pid, process_start_time(pid)))
 
     def _run(self, *args: str) -> str:
         result = subprocess.run(
@@ -188,20 +176,6 @@ class Sandbox:
         return subprocess.run(
             ["sh", str(path)], env=self.env, capture_output=True, text=True, timeout=3600, check=False
         )
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs. A zombie counts as gone: detached daemons are
-    re-parented to PID 1, which in a container may never reap them."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return False
-        return True
 
 
 # ---------------------------------------------------------------- topology

@@ -277,12 +277,13 @@ def wait_for_monitors(plugged: TrafficSandbox, want: Iterable[tuple[str, int, st
     plugged.datapath.wait_until(ready, timeout, what)
 
 
-def _status_bound(document: Document) -> float:
-    """How long every monitor may take to get its first status, with a margin.
-    A UDP probe succeeds when its timeout passes without an ICMP error, so a
-    UDP monitor needs (interval + timeout) x success_count; TCP is quicker."""
+def _probe_bound(document: Document, counted: str) -> float:
+    """How long a monitor may take to change its status, with a margin: ``counted``
+    (success_count to go online, failure_count to go offline) probes, each taking
+    at most interval + timeout (a UDP probe succeeds only when its timeout passes
+    without an ICMP error)."""
     checks = [lb.health_check for n in document.networks for lb in n.load_balancers if lb.health_check]
-    return 30 + max(((c.interval + c.timeout) * c.success_count for c in checks), default=0)
+    return 30 + max(((c.interval + c.timeout) * getattr(c, counted) for c in checks), default=0)
 
 
 def measure(plugged: TrafficSandbox, vips: Sequence[Vip], connections: int) -> list[VipReport]:
@@ -378,13 +379,6 @@ def stop_backends(plugged: TrafficSandbox, names: Iterable[str]) -> list[tuple[s
     return sorted({(a, p, v.protocol) for v in plugged.vips for a, p in v.backends if a in addresses})
 
 
-def _offline_bound(document: Document) -> float:
-    """How long a stopped backend's monitor may take to go offline: failure_count
-    failed probes, each at most interval + timeout apart, and a margin."""
-    checks = [lb.health_check for n in document.networks for lb in n.load_balancers if lb.health_check]
-    return 30 + max(((c.interval + c.timeout) * c.failure_count for c in checks), default=0)
-
-
 def run_traffic(
     compilation: Compilation,
     inputs: Sequence[str],
@@ -406,14 +400,14 @@ def run_traffic(
     with traffic_sandbox(compilation, inputs) as plugged:
         # Bounded; a monitor still without status then is reported as it is.
         with contextlib.suppress(DatapathError):
-            wait_for_monitors(plugged, None, _status_bound(document))
+            wait_for_monitors(plugged, None, _probe_bound(document, "success_count"))
         text = describe(plugged.sandbox, document) if output_format == "text" else ""
         if traffic:
             rounds.append(((), measure(plugged, plugged.vips, connections)))
             if fail:
                 offline = stop_backends(plugged, fail)
                 with contextlib.suppress(DatapathError):
-                    wait_for_monitors(plugged, offline, _offline_bound(document))
+                    wait_for_monitors(plugged, offline, _probe_bound(document, "failure_count"))
                 rounds.append((tuple(fail), measure(plugged, plugged.vips, connections)))
     if output_format == "json":
         return render_rounds(rounds, connections, output_format)
