@@ -14,17 +14,11 @@ from collections.abc import Callable, Iterable, Iterator
 from netaddr import IPAddress
 
 from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
-from .ir import Backend, Document, Forward, LoadBalancer, Network, PortRange, expand_ports
+from .ir import Backend, Document, LoadBalancer, Network, PortRange, expand_ports
+from .option_checks import check_options
 from .ovn_versions import FEATURES
 
 Check = Callable[[Document], Iterable[Diagnostic]]
-
-
-def _listeners(network: Network) -> Iterator[tuple[str, LoadBalancer | Forward]]:
-    for lb in network.load_balancers:
-        yield "load balancer", lb
-    for fwd in network.forwards:
-        yield "forward", fwd
 
 
 def check_networks_unique(document: Document) -> Iterator[Diagnostic]:
@@ -43,7 +37,7 @@ def check_listen_addresses_unique(document: Document) -> Iterator[Diagnostic]:
     """One listen address, one owner: rows are named after it."""
     for network in document.networks:
         seen: dict[IPAddress, tuple[str, Span]] = {}
-        in_source_order = sorted(_listeners(network), key=lambda pair: (pair[1].span.line, pair[1].span.column))
+        in_source_order = sorted(network.listeners(), key=lambda pair: (pair[1].span.line, pair[1].span.column))
         for kind, obj in in_source_order:
             span = obj.at("listen_address")
             if obj.listen_address in seen:
@@ -62,7 +56,7 @@ def check_row_names_unique(document: Document) -> Iterator[Diagnostic]:
     """Two networks with one row_prefix and one listen address name one row."""
     seen: dict[str, tuple[str, Span]] = {}
     for network in document.networks:
-        for _kind, obj in _listeners(network):
+        for _kind, obj in network.listeners():
             name = network.row_name(obj.listen_address, "")
             span = obj.at("listen_address")
             if name in seen and seen[name][0] != network.name:
@@ -77,14 +71,18 @@ def check_row_names_unique(document: Document) -> Iterator[Diagnostic]:
 
 
 def check_load_balancers_have_ports(document: Document) -> Iterator[Diagnostic]:
+    """A load balancer just made by ``incus network load-balancer create`` has
+    no ports: Incus accepts it and writes no row, and so does ovn-lbc (a plan
+    removes the rows of one that lost its ports). Whole-IP load balancing (a
+    default target) cannot be written at all: the shape check refuses it."""
     for network in document.networks:
         for lb in network.load_balancers:
             if not lb.ports:
-                yield error(
+                yield warning(
                     lb.at("listen_address"),
-                    "E302",
-                    f"load balancer {lb.listen_address} has no ports: whole-IP load balancing is not allowed",
-                    "a VIP without a port sends ICMP only ever to the first backend; list the ports to balance",
+                    "W005",
+                    f"load balancer {lb.listen_address} has no ports yet: no Load_Balancer row is written for it",
+                    "as in Incus; add a port entry to make it balance",
                 )
 
 
@@ -124,7 +122,7 @@ def _addresses(network: Network) -> Iterator[tuple[IPAddress, Span, str]]:
             yield fwd.default_target, fwd.at("default_target"), "forward target"
         for port in fwd.ports:
             yield port.target_address, port.at("target_address"), "forward target"
-    for _kind, obj in _listeners(network):
+    for _kind, obj in network.listeners():
         for address in obj.options.hairpin_snat_ip:
             yield address, obj.at("config.hairpin_snat_ip"), "hairpin_snat_ip"
     for switch_port in network.switch_ports:
@@ -233,7 +231,7 @@ def _port_owners(ranges: tuple[PortRange, ...], span: Span, seen: dict[int, Span
 def check_listen_ports_unique(document: Document) -> Iterator[Diagnostic]:
     """A listen port names one VIP: at most once per protocol on a listen address."""
     for network in document.networks:
-        for _kind, obj in _listeners(network):
+        for _kind, obj in network.listeners():
             seen: dict[str, dict[int, Span]] = defaultdict(dict)
             for port in obj.ports:
                 span = port.at("listen_port")
@@ -404,64 +402,6 @@ def check_forwards(document: Document) -> Iterator[Diagnostic]:
                     )
 
 
-_NO_CHOICE = "a forward sends each port to exactly one target, so there is no backend to choose"
-_NEVER_EMPTY = "a forward always has its target, so 'no backend available' never happens"
-_FORWARD_REFUSES = {
-    "affinity_timeout": _NO_CHOICE,
-    "selection_fields": _NO_CHOICE,
-    "reject": _NEVER_EMPTY,
-    "event": _NEVER_EMPTY,
-}
-
-
-def check_options(document: Document) -> Iterator[Diagnostic]:
-    """Options that contradict each other or cannot take effect where they are."""
-    for network in document.networks:
-        for kind, obj in _listeners(network):
-            options = obj.options
-            if options.is_default():
-                continue
-            if options.reject and options.event:
-                yield error(
-                    obj.at("config.event"),
-                    "E320",
-                    "reject and event exclude each other: with reject, OVN answers the client instead of "
-                    "raising the empty_lb event",
-                    "keep one of them (ovn-nbctl lb-add refuses --reject with --event too)",
-                )
-            for address in options.hairpin_snat_ip:
-                if address.version != obj.listen_address.version:
-                    yield error(
-                        obj.at("config.hairpin_snat_ip"),
-                        "E321",
-                        f"hairpin_snat_ip {address} is IPv{address.version}, and every VIP of "
-                        f"{obj.listen_address} is IPv{obj.listen_address.version}: it would never be used",
-                    )
-            if kind == "forward":
-                for key in options.set_keys():
-                    if key in _FORWARD_REFUSES:
-                        yield error(
-                            obj.at(f"config.{key}"), "E321", f"{key} cannot apply to a forward: {_FORWARD_REFUSES[key]}"
-                        )
-                continue
-            for field_name in options.selection_fields:
-                if field_name.startswith("ipv6_") and obj.listen_address.version == 4:
-                    yield error(
-                        obj.at("config.selection_fields"),
-                        "E321",
-                        f"selection field {field_name} only hashes IPv6 traffic, and this load balancer "
-                        f"listens on IPv4 ({obj.listen_address})",
-                        "use ip_src/ip_dst, which hash either family",
-                    )
-            if options.reject and isinstance(obj, LoadBalancer) and obj.health_check is None:
-                yield warning(
-                    obj.at("config.reject"),
-                    "W003",
-                    "reject has no effect without health checks: only failed health checks leave a VIP "
-                    "without an available backend",
-                )
-
-
 def _version_problem(document: Document, key: str, span: Span, what: str) -> Diagnostic | None:
     target = document.target
     feature = FEATURES[key]
@@ -484,7 +424,7 @@ def check_ovn_version(document: Document) -> Iterator[Diagnostic]:
             problem = _version_problem(document, "lb_group", network.at("lb_group"), "lb_group")
             if problem is not None:
                 yield problem
-        for _kind, obj in _listeners(network):
+        for _kind, obj in network.listeners():
             for key in obj.options.set_keys():
                 span = obj.at(f"config.{key}")
                 found = [(key, key)] if key in FEATURES else []

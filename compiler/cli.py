@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .compilation import CheckedInput, Compilation, check_files, compile_files
-from .diagnostics import CompileError, Diagnostic, SourceRegistry, escape_controls, sort_diagnostics
+from .diagnostics import CompileError, Diagnostic, Severity, SourceRegistry, escape_controls, sort_diagnostics
 from .emit.nbctl import emit_nbctl
 from .emit.ovsdb import emit_json
 from .frontend import INPUT_FORMATS
@@ -336,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _print_diagnostics(error: CompileError) -> None:
     print(error.render(), file=sys.stderr)
     errors = len(error.errors)
-    warnings = len(error.diagnostics) - errors
+    warnings = sum(1 for d in error.diagnostics if d.severity is Severity.WARNING)
     summary = f"{errors} error{'s' if errors != 1 else ''}"
     if warnings:
         summary += f", {warnings} warning{'s' if warnings != 1 else ''}"

@@ -27,7 +27,7 @@ CODES: dict[str, str] = {
     # Meaning: the model as a whole.
     "E300": "network defined twice",
     "E301": "listen address used twice",
-    "E302": "load balancer without ports (whole-IP load balancing)",
+    "E302": "default target on a load balancer (whole-IP load balancing)",
     "E303": "health check on an SCTP port",
     "E304": "address reserved for health checks",
     "E305": "target of the wrong address family",
@@ -52,6 +52,7 @@ CODES: dict[str, str] = {
     "E324": "name ovn-nbctl would read as something else",
     "E325": "switch port name with a colon",
     "E326": "value too long for one command-line argument of the script",
+    "E327": "forward port with snat: true (Incus allows it only on bridge networks)",
     # The database: what planning against a Northbound database finds.
     "E400": "router or switch missing from the database, or there twice",
     "E401": "row name taken by a row ovn-lbc does not own",
@@ -60,4 +61,7 @@ CODES: dict[str, str] = {
     "W002": "health-check setting without healthcheck enabled",
     "W003": "reject without health checks",
     "W004": "script split into several transactions: not atomic",
+    "W005": "load balancer with no ports yet: no row",
+    "N001": "health-check value 0: the default, as in Incus",
+    "N002": "hairpin_snat_ip address of a family no VIP has",
 }

@@ -34,6 +34,8 @@ class Span:
 class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"
+    # A fact worth knowing that needs no change: how a value was read.
+    NOTE = "note"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,10 @@ def error(span: Span, code: str, message: str, *notes: str) -> Diagnostic:
 
 def warning(span: Span, code: str, message: str, *notes: str) -> Diagnostic:
     return Diagnostic(span, code, message, Severity.WARNING, notes)
+
+
+def note(span: Span, code: str, message: str, *notes: str) -> Diagnostic:
+    return Diagnostic(span, code, message, Severity.NOTE, notes)
 
 
 # Line ends as libyaml reads them, and universal newlines: "\r\n", "\r", "\n".

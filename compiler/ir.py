@@ -254,6 +254,13 @@ class Network(_Located):
             return None
         return ipv6_health_check_source(self.ipv6, self.router_mac)
 
+    def listeners(self) -> Iterator[tuple[str, LoadBalancer | Forward]]:
+        """("load balancer" | "forward", object) of everything with a listen address."""
+        for lb in self.load_balancers:
+            yield "load balancer", lb
+        for fwd in self.forwards:
+            yield "forward", fwd
+
     def datapaths(self) -> tuple[tuple[str, str], ...]:
         """(table, name) of every datapath the load balancers take effect on."""
         routers = dict.fromkeys((self.router, *self.attach_routers))

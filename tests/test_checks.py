@@ -87,7 +87,9 @@ CASES: list[tuple[str, str, str]] = [
         "bad protocol",
         lb(ports='[{protocol: icmp, listen_port: "80", target_backend: [b2]}] #!'),
     ),
-    ("E205", "bad interval", lb(config="{healthcheck: 'true', healthcheck.interval: '0'} #!")),
+    ("E205", "bad interval", lb(config="{healthcheck: 'true', healthcheck.interval: 'soon'} #!")),
+    ("E205", "interval above a C int", lb(config="{healthcheck: 'true', healthcheck.interval: '2147483648'} #!")),
+    ("N001", "interval 0 is the default", lb(config="{healthcheck: 'true', healthcheck.interval: '0'} #!")),
     (
         "E205",
         "negative count",
@@ -114,10 +116,11 @@ CASES: list[tuple[str, str, str]] = [
         + "    forwards:\n      - listen_address: 192.0.2.10 #!\n        config: {target_address: 10.0.0.3}\n",
     ),
     (
-        "E302",
-        "no ports",
+        "W005",
+        "no ports yet",
         lb(ports="[]").replace("listen_address: 192.0.2.10", "listen_address: 192.0.2.10 #!"),
     ),
+    ("E302", "default target on a load balancer", lb(config="{target_address: 10.0.0.3} #!")),
     (
         "E303",
         "sctp health check",
@@ -209,6 +212,20 @@ CASES: list[tuple[str, str, str]] = [
         + "    forwards:\n      - listen_address: 192.0.2.20\n        config: {target_address: 10.0.0.3}\n"
         + '        ports: [{protocol: tcp, listen_port: "80", target_address: 10.0.0.3}] #!\n',
     ),
+    (
+        "E327",
+        "forward port with snat true",
+        NET
+        + "    forwards:\n      - listen_address: 192.0.2.20\n"
+        + '        ports: [{protocol: tcp, listen_port: "80", target_address: 10.0.0.3, snat: true}] #!\n',
+    ),
+    (
+        "E206",
+        "forward port snat not a boolean",
+        NET
+        + "    forwards:\n      - listen_address: 192.0.2.20\n"
+        + '        ports: [{protocol: tcp, listen_port: "80", target_address: 10.0.0.3, snat: "maybe"}] #!\n',
+    ),
     ("W001", "empty forward", NET + "    forwards:\n      - listen_address: 192.0.2.20 #!\n"),
     ("E209", "affinity_timeout over 65535", lb(config="{affinity_timeout: '70000'} #!")),
     ("E210", "target_ovn older than supported", "target_ovn: '22.03' #!\n" + NET),
@@ -222,6 +239,8 @@ CASES: list[tuple[str, str, str]] = [
         + '        ports: [{protocol: tcp, listen_port: "80", target_address: 10.0.0.3}]\n',
     ),
     ("E322", "template load balancer", lb(config="{template: 'true'} #!")),
+    ("E321", "hairpin_snat_ip of the other family only", lb(config="{hairpin_snat_ip: 'fd69::5'} #!")),
+    ("N002", "hairpin_snat_ip of both families", lb(config="{hairpin_snat_ip: '169.254.169.5 fd69::5'} #!")),
     ("E323", "attach the network's own switch", NET + "    attach_switches: [s1] #!\n"),
     ("E324", "router named --", NET.replace("router: r1", 'router: "--" #!')),
     ("E324", "attached switch named --", NET + '    attach_switches: [s9, "--"] #!\n'),

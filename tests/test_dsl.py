@@ -265,7 +265,7 @@ def test_a_header_without_its_brace_opens_the_block_when_a_body_follows() -> Non
         ),
         (
             network(lb("default 10.0.0.2")),
-            '9:9 E102 "default" cannot appear in a load balancer: it belongs in a forward block',
+            "9:9 E302 a load balancer has no default target: whole-IP load balancing is not allowed",
         ),
         (network(lb("tpc 80 -> b2")), '9:9 E204 unknown protocol "tpc": expected tcp, udp or sctp'),
         (
@@ -342,8 +342,8 @@ def test_a_misspelt_block_keyword_still_checks_the_body() -> None:
             '9:31 E205 interval: "5" is not a duration: expected a duration like 5s, 2m or 1h',
         ),
         (
-            network(lb("health-check failure 0", "backend b2 10.0.0.2", "tcp 80 -> b2")),
-            '9:30 E205 failure: "0" is not a positive integer',
+            network(lb("health-check failure -1", "backend b2 10.0.0.2", "tcp 80 -> b2")),
+            '9:30 E205 failure: "-1" is not an integer from 0 to 2147483647',
         ),
         (
             network(lb('backend "b 2" 10.0.0.2', "tcp 80 -> b2")),
@@ -404,7 +404,17 @@ def test_a_network_statement_with_a_syntax_error_leaves_the_network_out() -> Non
         (network(lb("backend b9 [fd42::9]", "tcp 80 -> b9")), "E305", 9, 21),
         (network(lb("backend b2 10.0.0.254", "tcp 80 -> b2")), "E304", 9, 20),
         (network(lb("backend b2 10.0.0.1", "tcp 80 -> b2")), "E307", 9, 20),
-        (network(lb(address="192.0.2.10").replace("        tcp 80 -> b2\n", "")), "E302", 8, 19),
+        (network(lb(address="192.0.2.10").replace("        tcp 80 -> b2\n", "")), "W005", 8, 19),
+        (network(lb("health-check failure 0", "backend b2 10.0.0.2", "tcp 80 -> b2")), "N001", 9, 30),
+        (network(lb("health-check interval 0s", "backend b2 10.0.0.2", "tcp 80 -> b2")), "N001", 9, 31),
+        (network(lb("reject", "backend b2 10.0.0.2", "tcp 80 -> b2")), "W003", 9, 9),
+        (network(lb("hairpin-snat-ip fd69::5", "backend b2 10.0.0.2", "tcp 80 -> b2")), "E321", 9, 25),
+        (
+            network(lb("hairpin-snat-ip 169.254.169.5 fd69::5", "backend b2 10.0.0.2", "tcp 80 -> b2")),
+            "N002",
+            9,
+            25,
+        ),
         (network(forward("default 10.0.0.3", "tcp 80 -> 10.0.0.3")), "E318", 10, 19),
         (network(forward("default 10.9.0.3")), "E306", 9, 17),
         (network(forward()), "W001", 8, 13),

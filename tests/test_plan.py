@@ -130,6 +130,11 @@ def _remove_load_balancer(data: Any) -> None:
     data["networks"][0]["forwards"] = [{"listen_address": "10.171.5.20", "config": {"target_address": "10.135.209.9"}}]
 
 
+def _remove_every_port(data: Any) -> None:
+    # What `incus network load-balancer port remove` leaves: a load balancer with no ports, no row.
+    _lb(data)["ports"] = []
+
+
 def _affinity(data: Any) -> None:
     _lb(data)["config"]["affinity_timeout"] = "60"
 
@@ -188,6 +193,7 @@ EDITS: dict[str, tuple[Callable[[Any], None], dict[tuple[str, str], int]]] = {
             ("mutate", "Logical_Switch"): 1,
         },
     ),
+    "remove-every-port": (_remove_every_port, {("delete", "Load_Balancer"): 1}),
     "replace-load-balancer-by-forward": (
         _remove_load_balancer,
         {

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from netaddr import EUI, IPAddress, IPNetwork
 
-from ..diagnostics import Diagnostic, Span, error, warning
+from ..diagnostics import Diagnostic, Span, error, note, warning
 from ..ir import (
     OPTION_KEYS,
     Backend,
@@ -36,6 +36,7 @@ from .lb_options import build_options, parse_option
 from .tree import MappingNode, Node, Path, ScalarNode, SequenceNode
 from .values import (
     MAX_HEALTH_CHECK_VALUE,
+    health_check_value_problem,
     name_problem,
     parse_address,
     parse_bool,
@@ -43,6 +44,7 @@ from .values import (
     parse_mac,
     parse_ports,
     string_problem,
+    zero_default_message,
 )
 
 T = TypeVar("T")
@@ -398,11 +400,16 @@ class ModelBuilder:
             # At most 12 digits after leading zeros: int() of thousands raises,
             # and anything longer is out of range anyway.
             digits = _COUNT.fullmatch(text.strip())
-            if digits is None or not 1 <= int(digits.group(1)) <= MAX_HEALTH_CHECK_VALUE:
-                self.fail(span, "E205", f'healthcheck.{key}: "{text}" is not a positive integer')
+            number = int(digits.group(1)) if digits is not None else None
+            if number is None or number > MAX_HEALTH_CHECK_VALUE:
+                self.fail(span, "E205", health_check_value_problem(f"healthcheck.{key}", text, number))
                 ok = False
                 continue
-            numbers[key] = int(digits.group(1))
+            if number == 0:
+                # Incus stores any uint32 and writes its default for 0.
+                self.diagnostics.append(note(span, "N001", zero_default_message(f"healthcheck.{key}", key)))
+            else:
+                numbers[key] = number
             if enabled is False:
                 self.diagnostics.append(
                     warning(
@@ -496,8 +503,33 @@ class ModelBuilder:
         target = self.address(node, "target_address", spans)
         target_ports = self.ports(node, "target_port", spans)
         description = self.text(node, "description", spans)
-        if None in (protocol, listen_ports, target, target_ports, description):
+        snat_ok = self.forward_snat(node, spans)
+        if not snat_ok or None in (protocol, listen_ports, target, target_ports, description):
             return None
         assert protocol is not None and listen_ports is not None and target is not None
         assert target_ports is not None and description is not None
         return ForwardPort(protocol, listen_ports, target, target_ports, description, span=node.span, spans=spans)
+
+    def forward_snat(self, node: MappingNode, spans: dict[str, Span]) -> bool:
+        """``snat``, which current Incus prints on every forward port: false is
+        what OVN does anyway; true Incus refuses on OVN networks (driver_common.go
+        forwardValidate: "SNAT can only be used with bridge networks"), and so does ovn-lbc."""
+        present, child = self.field(node, "snat", spans)
+        if not present or child is None:
+            return not present
+        text = self.string(child)
+        value = parse_bool(text) if text is not None else None
+        if value is None:
+            if text is not None:
+                self.fail(child.span, "E206", f'snat: "{text}" is not a boolean (use "true" or "false")')
+            return False
+        if value:
+            self.fail(
+                child.span,
+                "E327",
+                "snat: true is not possible on OVN: Incus refuses it too (SNAT can only be used with bridge networks)",
+                "it makes new connections from the target appear to come from the forward's address, which "
+                "OVN's NAT cannot express per port (Incus's network_forward_snat); drop the key or set it to false",
+            )
+            return False
+        return True

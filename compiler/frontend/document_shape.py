@@ -24,6 +24,7 @@ from ..diagnostics import Diagnostic, SourceText, did_you_mean, error
 from .fastshape import Check, compile_schema
 from .lb_options import UNSUPPORTED_OPTIONS
 from .tree import MappingNode, Node, Path, ScalarNode, SequenceNode, to_plain
+from .values import WHOLE_IP_LOAD_BALANCING
 
 
 @functools.cache
@@ -138,7 +139,13 @@ def _unknown_keys(node: Node, path: Path, subschema: dict[str, Any]) -> Iterable
         if key in known or any(p.search(key) for p in patterns):
             continue
         hint = did_you_mean(key, known)
-        if in_config and key in UNSUPPORTED_OPTIONS:
+        if in_config and key == "target_address" and len(path) >= 3 and path[-3] == "load_balancers":
+            yield error(
+                node.key_span(key),
+                "E302",
+                *WHOLE_IP_LOAD_BALANCING,
+            )
+        elif in_config and key in UNSUPPORTED_OPTIONS:
             yield error(node.key_span(key), "E322", f'config key "{key}" is not supported: {UNSUPPORTED_OPTIONS[key]}')
         elif in_config:
             yield error(

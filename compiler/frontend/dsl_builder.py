@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from lark import Token
 from netaddr import EUI, IPAddress, IPNetwork
 
-from ..diagnostics import Diagnostic, SourceText, Span, error
+from ..diagnostics import Diagnostic, SourceText, Span, error, note
 from ..ir import (
     Backend,
     Document,
@@ -50,6 +50,7 @@ from .values import (
     parse_mac,
     parse_ports,
     string_problem,
+    zero_default_message,
 )
 
 _NETWORK_SINGLES = ("ROW_PREFIX", "ROUTER", "SWITCH", "IPV4", "IPV6", "ROUTER_MAC", "LB_GROUP")
@@ -502,6 +503,8 @@ class ModelBuilder:
             number = self.setting(setting, value)
             if number is None:
                 ok = False
+            elif number == 0:  # as in Incus: 0 is the default
+                self.diagnostics.append(note(self.span(value), "N001", zero_default_message(setting.value, key)))
             else:
                 numbers[key] = number
         return (True, HealthCheck(**numbers)) if ok else (False, None)
@@ -512,7 +515,7 @@ class ModelBuilder:
             seconds = parse_duration(text)
             if seconds is None:
                 why = (
-                    f"is not 1 to {MAX_HEALTH_CHECK_VALUE} seconds"
+                    f"is not 0 to {MAX_HEALTH_CHECK_VALUE} seconds"
                     if re.fullmatch(r"[0-9]+[smh]", text)
                     else "is not a duration: expected a duration like 5s, 2m or 1h"
                 )
@@ -520,7 +523,11 @@ class ModelBuilder:
             return seconds
         count = parse_count(text)
         if count is None:
-            self.fail(self.span(value), "E205", f'{setting.value}: "{text}" is not a positive integer')
+            self.fail(
+                self.span(value),
+                "E205",
+                f'{setting.value}: "{text}" is not an integer from 0 to {MAX_HEALTH_CHECK_VALUE}',
+            )
         return count
 
     def backend(self, statement: Statement) -> Backend | None:

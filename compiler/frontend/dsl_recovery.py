@@ -20,6 +20,7 @@ from lark.exceptions import UnexpectedInput, UnexpectedToken
 from ..diagnostics import Diagnostic, SourceText, did_you_mean, error
 from .dsl_lexer import BLOCK_HEADERS, KEYWORDS, OPTION_TERMINALS, PROTOCOL_WORDS, keyword_terminal
 from .dsl_syntax import PLACEHOLDER, Statement
+from .values import WHOLE_IP_LOAD_BALANCING
 
 # The health-check settings, for a misspelt one; each block in words.
 _SETTING_WORDS = ("interval", "timeout", "success", "failure")
@@ -349,6 +350,12 @@ class Recovery:
         elif terminal in expected:
             found = describe_found(self.text, offset, None)
             self.report(offset, "E100", f"expected {expected_phrase(expected, '')}, found {found}")
+        elif terminal == "DEFAULT" and where == "a load balancer":
+            self.report(
+                offset,
+                "E302",
+                *WHOLE_IP_LOAD_BALANCING,
+            )
         else:
             home = _HOMES.get(terminal, "a network block")
             self.report(offset, "E102", f'"{word}" cannot appear in {where}: it belongs in {home}', *notes)

@@ -33,8 +33,8 @@ _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
 def parse_count(text: str) -> int | None:
-    """A health-check count: 1 to 2**31-1 (ovn-controller reads C ints)."""
-    if not re.fullmatch(r"[0-9]{1,12}", text) or not 1 <= int(text) <= MAX_HEALTH_CHECK_VALUE:
+    """A health-check count: 0 (the default) to 2**31-1 (ovn-controller reads C ints)."""
+    if not re.fullmatch(r"[0-9]{1,12}", text) or not 0 <= int(text) <= MAX_HEALTH_CHECK_VALUE:
         return None
     return int(text)
 
@@ -45,7 +45,7 @@ def parse_duration(text: str) -> int | None:
     if not match:
         return None
     seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    return seconds if 1 <= seconds <= MAX_HEALTH_CHECK_VALUE else None
+    return seconds if 0 <= seconds <= MAX_HEALTH_CHECK_VALUE else None
 
 
 def decode_string(quoted: str) -> tuple[str, None] | tuple[None, tuple[int, str]]:

@@ -61,11 +61,15 @@ def parse_affinity_timeout(text: str) -> tuple[int | None, Problems]:
         return None, [(0, f'affinity_timeout: "{text}" is not a number of seconds (or a duration like 5m)')]
     seconds = int(match.group(1)) * _UNITS[match.group(2)]
     if not 1 <= seconds <= MAX_AFFINITY_TIMEOUT:
+        # What ovn-kubernetes does for the longest session affinity Kubernetes
+        # allows (86400 s): no timeout, a hash of the addresses instead.
         return None, [
             (
                 0,
                 f'affinity_timeout: "{text}" is not 1 to {MAX_AFFINITY_TIMEOUT} seconds '
-                "(ovn-northd would cap it and only log a warning)",
+                "(ovn-northd would cap it and only log a warning); for affinity that outlasts that, do as "
+                "ovn-kubernetes does: no affinity_timeout, and selection_fields ip_src,ip_dst (a client "
+                "keeps its backend while the backends stay the same)",
             )
         ]
     return seconds, []

@@ -9,14 +9,40 @@ import re
 
 from netaddr import EUI, AddrFormatError, IPAddress, IPNetwork
 
-from ..ir import PortRange
+from ..ir import HealthCheck, PortRange
 
 MAX_HEALTH_CHECK_VALUE = 2**31 - 1  # ovn-controller reads the options as C ints
+# E302, in both front ends: a default target (config target_address, DSL
+# ``default``) on a load balancer.
+WHOLE_IP_LOAD_BALANCING = (
+    "a load balancer has no default target: whole-IP load balancing is not allowed",
+    "a VIP without a port sends ICMP only ever to the first backend (Incus refuses it too); "
+    "list the ports to balance, or use a forward for one target",
+)
+# Incus takes any uint32 for the healthcheck.* keys (and 0 for its default).
+INCUS_HEALTH_CHECK_MAX = 2**32 - 1
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 # At most 6 digits: anything longer is out of range anyway, and int() of
 # thousands of digits raises instead of returning.
 _PORT_ITEM = re.compile(r"\s*0*([0-9]{1,6})(?:\s*-\s*0*([0-9]{1,6}))?\s*$")
+
+
+def health_check_value_problem(what: str, text: str, number: int | None) -> str:
+    """Why a health-check value is refused (``number`` None: not a number at all)."""
+    if number is None or number > INCUS_HEALTH_CHECK_MAX:
+        return f'{what}: "{text}" is not an integer from 0 to {MAX_HEALTH_CHECK_VALUE}'
+    # Incus would store it, and ovn-controller would silently use its own default.
+    return (
+        f'{what}: "{text}" is above {MAX_HEALTH_CHECK_VALUE}: Incus stores it, but ovn-controller reads '
+        "the value as a C int and would silently ignore it"
+    )
+
+
+def zero_default_message(what: str, key: str) -> str:
+    """The note for a health-check value of 0, which Incus reads as its default."""
+    default = getattr(HealthCheck(), key)
+    return f"{what} 0 means the default, {default}, as in Incus"
 
 
 def parse_ports(text: str) -> tuple[tuple[PortRange, ...], list[tuple[int, str]]]:
