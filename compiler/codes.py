@@ -24,6 +24,7 @@ CODES: dict[str, str] = {
     "E208": "string that OVSDB cannot store",
     "E209": "invalid load-balancer option value",
     "E210": "invalid or conflicting target OVN release",
+    "E211": "invalid health-check probe source",
     # Meaning: the model as a whole.
     "E300": "network defined twice",
     "E301": "listen address used twice",
@@ -52,6 +53,7 @@ CODES: dict[str, str] = {
     "E324": "name ovn-nbctl would read as something else",
     "E325": "switch port name with a colon",
     "E326": "value too long for one command-line argument of the script",
+    "E327": "probe source that is no spare address of the network's subnet",
     # The database: what planning against a Northbound database finds.
     "E400": "router or switch missing from the database, or there twice",
     "E401": "row name taken by a row ovn-lbc does not own",
