@@ -20,17 +20,20 @@ def endpoint(address: IPAddress, port: int | None) -> str:
     return host(address) if port is None else f"{host(address)}:{port}"
 
 
-def ipv4_health_check_source(subnet: IPNetwork) -> IPAddress | None:
-    """The last usable address of an IPv4 subnet (x.x.x.254 in a /24).
+def last_usable_address(subnet: IPNetwork) -> IPAddress | None:
+    """The address two below the end of the subnet: x.x.x.254 in an IPv4 /24,
+    ``<prefix>:ffff:ffff:ffff:fffe`` in an IPv6 /64.
 
-    None when the subnet is too small to spare one (/31 and /32).
+    Incus's ``GetIP(subnet, -2)``, for both families (for IPv4 the address
+    below the broadcast address, the last usable one). None when the subnet
+    has fewer than four addresses: /31 and /32, /127 and /128 have none to spare.
     """
-    if subnet.prefixlen > 30:
+    if subnet.size < 4:
         return None
-    return IPAddress(int(subnet.broadcast) - 1, 4)
+    return IPAddress(int(subnet.last) - 1, subnet.version)
 
 
-def ipv6_health_check_source(subnet: IPNetwork, router_mac: EUI) -> IPAddress | None:
+def eui64_address(subnet: IPNetwork, router_mac: EUI) -> IPAddress | None:
     """The modified EUI-64 address of ``router_mac`` in the subnet's /64.
 
     Flip the universal/local bit of the MAC and insert ff:fe in the middle;

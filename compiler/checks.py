@@ -3,6 +3,11 @@
 Each check takes the document and yields diagnostics; none of them changes
 anything. The front end has already rejected malformed values, so a check
 sees only well-formed objects and reasons about what they mean together.
+
+Why this module is long: a little over 600 lines of some twenty short,
+independent checks and the one CHECKS tuple that orders them; they share the
+helpers that walk a network's objects (``_listeners``, ``_addresses``), and a
+code's check is found by searching this one file.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 
-from netaddr import IPAddress
+from netaddr import IPAddress, IPNetwork
 
 from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
 from .ir import Backend, Document, LoadBalancer, Network, PortRange, expand_ports
@@ -104,7 +109,7 @@ def check_no_sctp_health_checks(document: Document) -> Iterator[Diagnostic]:
 def _reserved(network: Network) -> dict[IPAddress, str]:
     reserved: dict[IPAddress, str] = {}
     for version in (4, 6):
-        source = network.health_check_source(version)
+        source = network.reserved_probe_source(version)
         if source is not None:
             reserved[source] = f"network {network.name}'s IPv{version} health-check source address"
     return reserved
@@ -138,14 +143,22 @@ def check_reserved_addresses(document: Document) -> Iterator[Diagnostic]:
     """The health-check source must be an otherwise unused address."""
     for network in document.networks:
         reserved = _reserved(network)
-        for gateway, key in ((network.ipv4, "ipv4_address"), (network.ipv6, "ipv6_address")):
-            if gateway is not None and gateway.ip in reserved:
+        for version, gateway, key in ((4, network.ipv4, "ipv4_address"), (6, network.ipv6, "ipv6_address")):
+            choice = network.probe_source.of(version)
+            # An address chosen outright that is the gateway is that choice's
+            # mistake, reported at the choice (E328).
+            if gateway is not None and gateway.ip in reserved and not isinstance(choice, IPAddress):
+                derived = (
+                    "address two below the subnet's end (probe_source last)"
+                    if choice == "last"
+                    else "EUI-64 address of router_mac (probe_source eui64)"
+                )
                 yield error(
                     network.at(key),
                     "E304",
                     f"the gateway {gateway.ip} is {reserved[gateway.ip]}",
-                    "ovn-lbc reserves the last usable IPv4 address as the health-check source; "
-                    "give the router another address",
+                    f"ovn-lbc reserves the {derived} as the IPv{version} health-check source; "
+                    "give the router another address, or choose another probe_source",
                 )
         for address, span, what in _addresses(network):
             if address in reserved:
@@ -217,6 +230,48 @@ def check_target_addresses(document: Document) -> Iterator[Diagnostic]:
                     span,
                     "E307",
                     f"{what} {target} is the network's gateway (the router's own address)",
+                )
+
+
+def _spare_address_problem(address: IPAddress, subnet: IPNetwork, network: Network) -> str | None:
+    """Why an address cannot be set aside as the probe source, or None."""
+    if address not in subnet.cidr:
+        return f"is outside network {network.name}'s subnet {subnet.cidr}"
+    if address == subnet.network:
+        return f"is the network address of {subnet.cidr}"
+    if address.version == 4 and address == subnet.broadcast:
+        return f"is the broadcast address of {subnet.cidr}"
+    if address == subnet.ip:
+        return "is the network's gateway (the router's own address)"
+    return None
+
+
+def check_probe_sources(document: Document) -> Iterator[Diagnostic]:
+    """A chosen probe source is for a family the network has, and an address
+    chosen outright is a spare host address of its subnet: northd answers ARP
+    and ND for it on the network's switch."""
+    for network in document.networks:
+        for version, choice in network.probe_source.chosen():
+            span = network.at(f"probe_source.ipv{version}")
+            subnet = network.subnet(version)
+            if subnet is None:
+                yield error(
+                    span,
+                    "E328",
+                    f"the IPv{version} probe source is {choice}, but network {network.name} has no "
+                    f"ipv{version}_address to probe from",
+                )
+                continue
+            if not isinstance(choice, IPAddress):
+                continue
+            problem = _spare_address_problem(choice, subnet, network)
+            if problem is not None:
+                notes = ("to probe from the router's own address, choose router (OVN 26.03 or later)",)
+                yield error(
+                    span,
+                    "E328",
+                    f"the IPv{version} probe source {choice} {problem}",
+                    *(notes if choice == subnet.ip else ()),
                 )
 
 
@@ -332,19 +387,21 @@ def check_health_check_sources(document: Document) -> Iterator[Diagnostic]:
             for version in sorted({b.target_address.version for b in lb.backends}):
                 if network.health_check_source(version) is not None:
                     continue
-                if version == 6:
+                if version == 6 and (network.ipv6 is None or network.probe_source.ipv6 == "eui64"):
                     yield error(
                         span,
                         "E313",
                         "IPv6 health checks need the network's router_mac and an ipv6_address of /64 or shorter",
-                        "the source address is the EUI-64 address of router_mac in the network's /64",
+                        "the source address is the EUI-64 address of router_mac in the network's /64, "
+                        "unless probe_source chooses another for ipv6 (last, router or an address)",
                     )
-                else:
+                else:  # "last", in a subnet too small to spare an address
                     yield error(
                         span,
                         "E317",
-                        f"network {network.name}'s IPv4 subnet has no spare address for the health-check source",
-                        "use a subnet of /30 or larger",
+                        f"network {network.name}'s IPv{version} subnet has no spare address for the "
+                        "health-check source",
+                        f"use a subnet of /{30 if version == 4 else 126} or larger, or choose another probe_source",
                     )
 
 
@@ -424,6 +481,13 @@ def check_ovn_version(document: Document) -> Iterator[Diagnostic]:
             problem = _version_problem(document, "lb_group", network.at("lb_group"), "lb_group")
             if problem is not None:
                 yield problem
+        for version, choice in network.probe_source.chosen():
+            if choice == "router":
+                span = network.at(f"probe_source.ipv{version}")
+                what = f"the IPv{version} probe source router (the router port's own address)"
+                problem = _version_problem(document, "probe_source_router", span, what)
+                if problem is not None:
+                    yield problem
         for _kind, obj in network.listeners():
             for key in obj.options.set_keys():
                 span = obj.at(f"config.{key}")
@@ -516,6 +580,7 @@ CHECKS: tuple[Check, ...] = (
     check_no_sctp_health_checks,
     check_reserved_addresses,
     check_target_addresses,
+    check_probe_sources,
     check_listen_ports_unique,
     check_target_port_counts,
     check_target_backends,

@@ -24,6 +24,7 @@ CODES: dict[str, str] = {
     "E208": "string that OVSDB cannot store",
     "E209": "invalid load-balancer option value",
     "E210": "invalid or conflicting target OVN release",
+    "E211": "invalid health-check probe source",
     # Meaning: the model as a whole.
     "E300": "network defined twice",
     "E301": "listen address used twice",
@@ -53,6 +54,7 @@ CODES: dict[str, str] = {
     "E325": "switch port name with a colon",
     "E326": "value too long for one command-line argument of the script",
     "E327": "forward port with snat: true (Incus allows it only on bridge networks)",
+    "E328": "probe source that is no spare address of the network's subnet",
     # The database: what planning against a Northbound database finds.
     "E400": "router or switch missing from the database, or there twice",
     "E401": "row name taken by a row ovn-lbc does not own",

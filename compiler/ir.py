@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TypeAlias
 
 from netaddr import EUI, IPAddress, IPNetwork
 
-from .addresses import ipv4_health_check_source, ipv6_health_check_source
+from .addresses import eui64_address, last_usable_address
 from .diagnostics import Span
 from .ovn_versions import OLDEST_SUPPORTED, OvnVersion
 
@@ -204,6 +205,39 @@ class Forward(_Located):
     spans: Mapping[str, Span] = _spans()
 
 
+# Where a network's health-check probes come from, per family: a word, or an
+# address given outright. "last": the subnet's last usable address (Incus's
+# choice for both families); "eui64" (IPv6 only): router_mac's EUI-64 address
+# in the /64; "router": the router port's own address, the gateway (OVN 26.03
+# accepts a router port's address as the source, so nothing need be spared).
+PROBE_SOURCE_WORDS = ("last", "eui64", "router")
+ProbeChoice: TypeAlias = str | IPAddress
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSource:
+    """The network's choice of health-check source address, per family.
+
+    The defaults are what ovn-lbc always did: the last usable IPv4 address,
+    and the EUI-64 address of router_mac for IPv6.
+    """
+
+    ipv4: ProbeChoice = "last"
+    ipv6: ProbeChoice = "eui64"
+
+    def of(self, version: int) -> ProbeChoice:
+        return self.ipv4 if version == 4 else self.ipv6
+
+    def chosen(self) -> list[tuple[int, ProbeChoice]]:
+        """(family, choice) of each family not at its default: what the printers write."""
+        return [
+            (version, self.of(version)) for version in (4, 6) if self.of(version) != _DEFAULT_PROBE_SOURCE.of(version)
+        ]
+
+
+_DEFAULT_PROBE_SOURCE = ProbeSource()
+
+
 @dataclass(frozen=True, slots=True)
 class SwitchPort(_Located):
     """A Logical_Switch_Port and the addresses behind it (for health checks)."""
@@ -233,6 +267,7 @@ class Network(_Located):
     # Reach the datapaths through one Load_Balancer_Group of this name instead
     # of attaching every row to every datapath.
     lb_group: str | None = None
+    probe_source: ProbeSource = ProbeSource()
     forwards: tuple[Forward, ...] = ()
     load_balancers: tuple[LoadBalancer, ...] = ()
     span: Span = field(default=Span("<model>", 0, 0), compare=False, repr=False)
@@ -247,12 +282,29 @@ class Network(_Located):
         return f"{self.row_prefix}-lb-{listen_address}-{protocol}"
 
     def health_check_source(self, version: int) -> IPAddress | None:
-        """The address health-check probes come from, for one address family."""
-        if version == 4:
-            return ipv4_health_check_source(self.ipv4) if self.ipv4 is not None else None
-        if self.ipv6 is None or self.router_mac is None:
+        """The address health-check probes come from, for one address family,
+        as the network's probe_source chooses; None when there is none."""
+        subnet = self.subnet(version)
+        if subnet is None:
             return None
-        return ipv6_health_check_source(self.ipv6, self.router_mac)
+        choice = self.probe_source.of(version)
+        if isinstance(choice, IPAddress):
+            return choice
+        if choice == "router":
+            return subnet.ip
+        if choice == "last":
+            return last_usable_address(subnet)
+        if choice == "eui64" and version == 6 and self.router_mac is not None:
+            return eui64_address(subnet, self.router_mac)
+        return None
+
+    def reserved_probe_source(self, version: int) -> IPAddress | None:
+        """The health-check source when it is an address set aside for the probes
+        (nothing else may use it); None for "router", the gateway, which stays
+        the router's own address."""
+        if self.probe_source.of(version) == "router":
+            return None
+        return self.health_check_source(version)
 
     def listeners(self) -> Iterator[tuple[str, LoadBalancer | Forward]]:
         """("load balancer" | "forward", object) of everything with a listen address."""

@@ -87,6 +87,9 @@ FEATURES: dict[str, Feature] = {
     "use_stateless_nat": Feature(OvnVersion(25, 3)),
     "mapping_az": Feature(OvnVersion(25, 9)),  # the ":az" suffix of ip_port_mappings values
     "distributed": Feature(OvnVersion(26, 3)),
+    # ovn-northd takes a logical router port's own address as a health-check
+    # source (no spare address of the subnet needed) from 26.03 on.
+    "probe_source_router": Feature(OvnVersion(26, 3)),
 }
 
 # Northbound schema version -> the first release that shipped it. A database

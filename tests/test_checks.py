@@ -229,6 +229,13 @@ CASES: list[tuple[str, str, str]] = [
     ("W001", "empty forward", NET + "    forwards:\n      - listen_address: 192.0.2.20 #!\n"),
     ("E209", "affinity_timeout over 65535", lb(config="{affinity_timeout: '70000'} #!")),
     ("E210", "target_ovn older than supported", "target_ovn: '22.03' #!\n" + NET),
+    ("E211", "probe source no word or address", NET + "    probe_source: {ipv4: first} #!\n"),
+    ("E211", "eui64 probe source for ipv4", NET + "    probe_source: {ipv4: eui64} #!\n"),
+    ("E211", "probe source of the other family", NET + '    probe_source: {ipv4: "fd00::5"} #!\n'),
+    ("E328", "probe source outside the subnet", NET + "    probe_source: {ipv4: 10.0.1.5} #!\n"),
+    ("E328", "probe source is the gateway", NET + "    probe_source: {ipv4: 10.0.0.1} #!\n"),
+    ("E328", "probe source for a family without subnet", NET + "    probe_source: {ipv6: last} #!\n"),
+    ("E319", "probe source router on 23.03", NET + "    probe_source: {ipv4: router} #!\n"),
     ("E319", "ct_flush on plain 23.03", lb(config="{ct_flush: 'true'} #!")),
     ("E320", "reject and event", lb(config="{reject: 'true', event: 'true'} #!")),
     (

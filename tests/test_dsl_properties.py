@@ -28,6 +28,7 @@ from compiler.ir import (
     LoadBalancerPort,
     Network,
     PortRange,
+    ProbeSource,
     SwitchPort,
     Target,
 )
@@ -127,6 +128,12 @@ forwards = st.builds(
     user_config,
 )
 switch_ports = st.builds(SwitchPort, names, st.lists(addresses, max_size=3).map(tuple))
+# Any choice of its family: the front ends leave "is it in the subnet" to the checks.
+probe_sources = st.builds(
+    ProbeSource,
+    st.one_of(st.sampled_from(["last", "router"]), ipv4),
+    st.one_of(st.sampled_from(["last", "eui64", "router"]), ipv6),
+)
 
 
 @st.composite
@@ -145,6 +152,7 @@ def networks(draw: st.DrawFn) -> Network:
         attach_switches=tuple(draw(st.lists(names, max_size=2))),
         attach_routers=tuple(draw(st.lists(names, max_size=2))),
         lb_group=draw(st.one_of(st.none(), names)),
+        probe_source=draw(probe_sources),
         forwards=tuple(draw(st.lists(forwards, max_size=2))),
         load_balancers=tuple(draw(st.lists(load_balancers, max_size=2))),
     )

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from netaddr import EUI, IPNetwork
 
-from compiler.addresses import ipv4_health_check_source, ipv6_health_check_source
+from compiler.addresses import eui64_address, last_usable_address
 from compiler.diagnostics import SourceText
 from compiler.frontend.tree import (
     MappingNode,
@@ -99,13 +99,17 @@ def test_addresses_are_canonical_everywhere(tmp_path: Path) -> None:
 
 
 def test_health_check_sources() -> None:
-    assert str(ipv4_health_check_source(IPNetwork("10.135.209.1/24"))) == "10.135.209.254"
-    assert str(ipv4_health_check_source(IPNetwork("10.0.0.1/30"))) == "10.0.0.2"
-    assert ipv4_health_check_source(IPNetwork("10.0.0.1/31")) is None
-    source = ipv6_health_check_source(IPNetwork("fd42:1:2:3::1/64"), EUI("02:75:b9:2e:ad:f4"))
+    assert str(last_usable_address(IPNetwork("10.135.209.1/24"))) == "10.135.209.254"
+    assert str(last_usable_address(IPNetwork("10.0.0.1/30"))) == "10.0.0.2"
+    assert last_usable_address(IPNetwork("10.0.0.1/31")) is None
+    # Incus's GetIP(subnet, -2) for IPv6 too: two below the end of the subnet.
+    assert str(last_usable_address(IPNetwork("fd42:1:2:3::1/64"))) == "fd42:1:2:3:ffff:ffff:ffff:fffe"
+    assert str(last_usable_address(IPNetwork("fd42::1/126"))) == "fd42::2"
+    assert last_usable_address(IPNetwork("fd42::1/127")) is None
+    source = eui64_address(IPNetwork("fd42:1:2:3::1/64"), EUI("02:75:b9:2e:ad:f4"))
     assert str(source) == "fd42:1:2:3:75:b9ff:fe2e:adf4"
     # A universally administered MAC gets the bit set instead of cleared.
-    source = ipv6_health_check_source(IPNetwork("fd00::1/64"), EUI("00:16:3e:00:00:01"))
+    source = eui64_address(IPNetwork("fd00::1/64"), EUI("00:16:3e:00:00:01"))
     assert str(source) == "fd00::216:3eff:fe00:1"
 
 

@@ -151,6 +151,10 @@ def _lb_group(data: Any) -> None:
     data["networks"][0]["lb_group"] = "web-group"
 
 
+def _probe_source(data: Any) -> None:
+    data["networks"][0]["probe_source"] = {"ipv4": "10.135.209.200"}
+
+
 EDITS: dict[str, tuple[Callable[[Any], None], dict[tuple[str, str], int]]] = {
     "affinity-timeout": (_affinity, {("mutate", "Load_Balancer"): 1}),
     "selection-fields": (_selection_fields, {("update", "Load_Balancer"): 1}),
@@ -168,6 +172,8 @@ EDITS: dict[str, tuple[Callable[[Any], None], dict[tuple[str, str], int]]] = {
         },
     ),
     "backend-port": (_edit_backend_port, {("mutate", "Load_Balancer"): 1}),
+    # Only the ip_port_mappings values change: the health checks stay as they are.
+    "probe-source": (_probe_source, {("mutate", "Load_Balancer"): 1}),
     "backend-address": (_edit_backend_address, {("mutate", "Load_Balancer"): 1}),
     "health-check-interval": (_edit_interval, {("mutate", "Load_Balancer_Health_Check"): 1}),
     "description": (_edit_description, {("mutate", "Load_Balancer"): 1}),
@@ -256,6 +262,35 @@ def test_the_plan_shows_before_and_after(ovn: Sandbox, tmp_path: Path, capsys: p
     ) in text
     assert '      ~ health check on "10.171.5.10:80"\n          ~ option "interval": "5" => "7"' in text
     assert text.endswith("Plan: 0 to add, 1 to change, 0 to remove.\n")
+
+
+def test_a_new_probe_source_changes_only_the_mappings_and_the_plan_says_which(
+    ovn: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
+    data = load("ipv4-healthcheck.yaml")
+    _probe_source(data)
+    text = plan_text(ovn, write(tmp_path / "edited.yaml", data), capsys)
+    section = text.split("\n\n")[1].splitlines()
+    assert section[:2] == [
+        "network net49 (router incus-net49-lr, switch incus-net49-ls-int)",
+        "  probe source: ipv4 10.135.209.200 (given)",
+    ]
+    assert section[2].startswith(f"  ~ load balancer {NAME}  ({tmp_path / 'edited.yaml'}:")
+    assert section[3:] == [
+        f'      ~ mapping "10.135.209.{n}": "{port}:10.135.209.254" => "{port}:10.135.209.200"'
+        for n, port in (
+            (2, "incus-net49-instance-22be9150-eth0"),
+            (3, "incus-net49-instance-5c3e8a41-eth0"),
+            (4, "incus-net49-instance-9f1d7b20-eth0"),
+        )
+    ]
+    assert text.endswith("Plan: 0 to add, 1 to change, 0 to remove.\n")
+    # The default choice is named too, whenever the network's section is shown.
+    _edit_interval(data := load("ipv4-healthcheck.yaml"))
+    assert "  probe source: ipv4 10.135.209.254 (last)\n" in plan_text(ovn, write(tmp_path / "e2.yaml", data), capsys)
 
 
 # -- foreign rows are never touched ---------------------------------------------------------

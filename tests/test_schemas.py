@@ -37,7 +37,7 @@ from compiler.ir import Document
 from compiler.ovn_versions import SCHEMA_RELEASES, OvnVersion, release_of_schema
 from compiler.sandbox import Sandbox
 
-from .conftest import require_ovn, sample_paths
+from .conftest import SAMPLES, require_ovn, sample_paths
 from .helpers import dump_table, transact
 
 # One schema per release ovn-lbc supports: 23.03, 24.03, 24.09, 25.03, 25.09, 26.03.
@@ -278,3 +278,49 @@ def test_ipv6_selection_fields_only_for_releases_that_take_them(
     row = {"name": "ipv6-hashed", "selection_fields": ["set", ["ipv6_src"]]}
     (result,) = transact(server, json.dumps(["OVN_Northbound", {"op": "insert", "table": "Load_Balancer", "row": row}]))
     assert result.get("error") == "constraint violation", result
+
+
+# ovn-northd takes a router port's own address as a probe source from 26.03.
+PROBE_SOURCE_ROUTER = OvnVersion(26, 3)
+
+
+@pytest.mark.parametrize("schema", schema_params())
+def test_probe_source_router_only_against_a_database_of_26_03(
+    nb_server: StartServer, tmp_path: Path, schema: Path | None
+) -> None:
+    """The file says target_ovn 26.03; an older database's release still wins
+    (E319 at the value, nothing sent). From 26.03 the mappings name the gateway."""
+    schema = need(schema)
+    text = (
+        (SAMPLES / "ipv4-healthcheck.yaml")
+        .read_text(encoding="utf-8")
+        .replace("version: 1\n", 'version: 1\ntarget_ovn: "26.03"\n')
+        .replace(
+            "    ipv4_address: 10.135.209.1/24\n",
+            "    ipv4_address: 10.135.209.1/24\n    probe_source: {ipv4: router}\n",
+        )
+    )
+    path = tmp_path / "router-source.yaml"
+    path.write_text(text, encoding="utf-8")
+    compilation = compile_files([str(path)])
+    server = nb_server(schema)
+    create_datapaths(server, compilation.document)
+    if release_of_file(schema) < PROBE_SOURCE_ROUTER:
+        with pytest.raises(CompileError) as refused:
+            apply_compilation(compilation, [path.name], server.nb_remote)
+        (e319,) = [d for d in refused.value.diagnostics if d.code == "E319"]
+        assert "OVN 26.03 or later" in e319.message and "the database" in e319.message
+        line = text.splitlines()[e319.span.line - 1]
+        assert line == "    probe_source: {ipv4: router}" and e319.span.column == line.index("router") + 1
+        assert dump_table(server, "Load_Balancer") == []
+        return
+    apply_compilation(compilation, [path.name], server.nb_remote)
+    (row,) = dump_table(server, "Load_Balancer")
+    assert set(row["ip_port_mappings"].values()) == {
+        f"{port}:10.135.209.1"
+        for port in (
+            "incus-net49-instance-22be9150-eth0",
+            "incus-net49-instance-5c3e8a41-eth0",
+            "incus-net49-instance-9f1d7b20-eth0",
+        )
+    }

@@ -57,6 +57,8 @@ def _network(network: Network) -> Iterator[str]:
         yield " ".join([f"{INDENT}attach-switch", *(name_text(name) for name in network.attach_switches)])
     if network.lb_group is not None:
         yield f"{INDENT}lb-group {name_text(network.lb_group)}"
+    for version, choice in network.probe_source.chosen():  # only what differs from the defaults
+        yield f"{INDENT}probe-source ipv{version} {choice}"
     if network.switch_ports:
         yield ""
     for port in network.switch_ports:

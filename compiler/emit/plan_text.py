@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 
+from netaddr import IPAddress
+
+from ..ir import Network
 from ..plan import GroupChange, HealthCheckChange, MapDiff, Plan, RowChange
 
 
@@ -101,6 +104,24 @@ def _group_lines(group: GroupChange) -> Iterator[str]:
         yield f"    - detach from {datapath.table} {datapath.name}"
 
 
+def _probe_sources(network: Network) -> str | None:
+    """``probe sources: ipv4 10.135.209.254 (last), ...``: the address each family's
+    health checks probe from and how it was chosen; None without health checks.
+    A change of choice shows as changed mappings only, so this says what they mean."""
+    versions = sorted(
+        {b.target_address.version for lb in network.load_balancers if lb.health_check is not None for b in lb.backends}
+    )
+    shown: list[str] = []
+    for version in versions:
+        source = network.health_check_source(version)
+        if source is not None:
+            choice = network.probe_source.of(version)
+            shown.append(f"ipv{version} {source} ({'given' if isinstance(choice, IPAddress) else choice})")
+    if not shown:
+        return None
+    return f"probe source{'s' if len(shown) > 1 else ''}: {', '.join(shown)}"
+
+
 def render_plan(plan: Plan, inputs: Sequence[str], against: str) -> str:
     lines = [f"# ovn-lbc plan{' --destroy' if plan.destroy else ''}: {', '.join(inputs)} against {against}"]
     for network in plan.networks:
@@ -110,6 +131,9 @@ def render_plan(plan: Plan, inputs: Sequence[str], against: str) -> str:
             continue
         lines.append("")
         lines.append(f"network {network.name} (router {network.router}, switch {network.switch})")
+        probe_sources = None if plan.destroy else _probe_sources(network)
+        if probe_sources is not None:
+            lines.append(f"  {probe_sources}")
         for port in found:
             lines.append(
                 f"  found switch port {_q(port.port)} on {port.switch} for backend {_q(port.backend)} ({port.address})"

@@ -72,6 +72,8 @@ def _network(network: Network) -> dict[str, Any]:
         data["attach_routers"] = list(network.attach_routers)
     if network.lb_group is not None:
         data["lb_group"] = network.lb_group
+    if network.probe_source.chosen():  # only what differs from the defaults
+        data["probe_source"] = {f"ipv{version}": str(choice) for version, choice in network.probe_source.chosen()}
     if network.switch_ports:
         data["switch_ports"] = [
             {"name": port.name, "addresses": [str(address) for address in port.addresses]}

@@ -28,6 +28,8 @@ from ..ir import (
     LoadBalancerPort,
     Network,
     PortRange,
+    ProbeChoice,
+    ProbeSource,
     SwitchPort,
     Target,
 )
@@ -43,6 +45,8 @@ from .values import (
     parse_gateway,
     parse_mac,
     parse_ports,
+    parse_probe_source,
+    probe_source_problem,
     string_problem,
     zero_default_message,
 )
@@ -265,6 +269,7 @@ class ModelBuilder:
         attach_switches = self.datapath_names(node, "attach_switches", "switch name", spans)
         attach_routers = self.datapath_names(node, "attach_routers", "router name", spans)
         lb_group = self.name(node, "lb_group", spans, "lb_group name") if "lb_group" in node.items else None
+        probe_source = self.probe_source(node, spans)
         switch_ports, ports_ok = self.each(node, "switch_ports", path, self.switch_port)
         forwards, forwards_ok = self.each(node, "forwards", path, self.forward)
         load_balancers, lbs_ok = self.each(node, "load_balancers", path, self.load_balancer)
@@ -275,6 +280,7 @@ class ModelBuilder:
             or attach_switches is None
             or attach_routers is None
             or ("lb_group" in node.items and lb_group is None)
+            or probe_source is None
             or any(v is False for v in fields)
             or None
             in (
@@ -301,6 +307,7 @@ class ModelBuilder:
             attach_switches=attach_switches,
             attach_routers=attach_routers,
             lb_group=lb_group,
+            probe_source=probe_source,
             forwards=tuple(forwards),
             load_balancers=tuple(load_balancers),
             span=node.span,
@@ -320,6 +327,30 @@ class ModelBuilder:
             self.fail(child.span, "E201", network)
             return False
         return network
+
+    def probe_source(self, node: MappingNode, spans: dict[str, Span]) -> ProbeSource | None:
+        """The probe_source mapping (the defaults when absent); None when a value is bad."""
+        child = node.items.get("probe_source")
+        if not isinstance(child, MappingNode):
+            return ProbeSource()  # absent, or rejected by the shape check (which disqualified the network)
+        choices: dict[str, ProbeChoice] = {}
+        ok = True
+        for version in (4, 6):
+            key = f"ipv{version}"
+            found = child.items.get(key)
+            scalar = self.usable(found) if found is not None else None
+            text = self.string(scalar) if scalar is not None else None
+            if scalar is None or text is None:
+                ok = ok and found is None
+                continue
+            spans[f"probe_source.{key}"] = scalar.span
+            choice = parse_probe_source(text, version)
+            if choice is None:
+                self.fail(scalar.span, "E211", probe_source_problem(text, version, f"probe_source.{key}"))
+                ok = False
+            else:
+                choices[key] = choice
+        return ProbeSource(**choices) if ok else None
 
     def mac(self, node: MappingNode, spans: dict[str, Span]) -> EUI | None | bool:
         present, child = self.field(node, "router_mac", spans)

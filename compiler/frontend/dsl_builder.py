@@ -34,6 +34,8 @@ from ..ir import (
     LoadBalancerPort,
     Network,
     PortRange,
+    ProbeChoice,
+    ProbeSource,
     SwitchPort,
     Target,
 )
@@ -49,6 +51,8 @@ from .values import (
     parse_gateway,
     parse_mac,
     parse_ports,
+    parse_probe_source,
+    probe_source_problem,
     string_problem,
     zero_default_message,
 )
@@ -347,6 +351,7 @@ class ModelBuilder:
         attach_routers = self.attach_names(block, "ATTACH_ROUTER", "router name", "attach_routers", spans)
         group_statement = found.get("LB_GROUP")
         lb_group = self.name(group_statement.args[0], "lb-group name", spans, "lb_group") if group_statement else None
+        probe_source = self.probe_source(block, spans)
         switch_ports = [self.switch_port(s) for s in self.each(block, "SWITCH_PORT")]
         forwards = [self.forward(s) for s in self.each(block, "FORWARD")]
         load_balancers = [self.load_balancer(s) for s in self.each(block, "LOAD_BALANCER")]
@@ -356,6 +361,7 @@ class ModelBuilder:
             or attach_switches is None
             or attach_routers is None
             or (group_statement is not None and lb_group is None)
+            or probe_source is None
             or any(value is False for value in (ipv4, ipv6, mac))
             or name is None
             or row_prefix is None
@@ -379,6 +385,7 @@ class ModelBuilder:
             attach_switches=attach_switches,
             attach_routers=attach_routers,
             lb_group=lb_group,
+            probe_source=probe_source,
             forwards=tuple(f for f in forwards if f is not None),
             load_balancers=tuple(lb for lb in load_balancers if lb is not None),
             span=self.span(block.keyword),
@@ -416,6 +423,37 @@ class ModelBuilder:
             self.fail(self.span(token), "E201", result)
             return False
         return result
+
+    def probe_source(self, block: Statement, spans: dict[str, Span]) -> ProbeSource | None:
+        """The probe-source lines, one per family (the defaults when none); None when a value is bad."""
+        choices: dict[str, ProbeChoice] = {}
+        lines: dict[str, int] = {}
+        ok = True
+        for statement in self.each(block, "PROBE_SOURCE"):
+            family, value = statement.args
+            key = str(family.value)
+            if key in lines:
+                self.fail(
+                    self.span(family), "E101", f'duplicate "probe-source {key}" (first given on line {lines[key]})'
+                )
+                continue
+            lines[key] = family.line or 0
+            text = str(value.value)
+            if text == PLACEHOLDER:
+                ok = False
+                continue
+            spans[f"probe_source.{key}"] = self.span(value)
+            version = 4 if family.type == "IPV4" else 6
+            # An IPv6 address may be bracketed, as anywhere in the DSL.
+            bracketed = text.startswith("[") and text.endswith("]")
+            choice = parse_probe_source(text[1:-1] if bracketed else text, version)
+            if choice is None or (bracketed and (version != 6 or not isinstance(choice, IPAddress))):
+                note = ("brackets are for IPv6 addresses only",) if bracketed and choice is not None else ()
+                self.fail(self.span(value), "E211", probe_source_problem(text, version, f"probe-source {key}"), *note)
+                ok = False
+            else:
+                choices[key] = choice
+        return ProbeSource(**choices) if ok else None
 
     def mac(self, statement: Statement | None, spans: dict[str, Span]) -> EUI | None | bool:
         if statement is None:

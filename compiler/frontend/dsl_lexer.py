@@ -53,6 +53,7 @@ KEYWORDS: dict[str, str] = {
     "ATTACH_SWITCH": "attach-switch",
     "ATTACH_ROUTER": "attach-router",
     "LB_GROUP": "lb-group",
+    "PROBE_SOURCE": "probe-source",
     "LOAD_BALANCER": "load-balancer",
     "FORWARD": "forward",
     "DESCRIPTION": "description",

@@ -81,6 +81,12 @@ def _subnet_phrase(previous: str) -> str:
     return "an IPv4 gateway address with a prefix, like 10.135.209.1/24"
 
 
+def _source_phrase(previous: str) -> str:
+    if previous == "IPV6":
+        return "last, eui64, router or an IPv6 address"
+    return "last, router or an IPv4 address"
+
+
 def _string_phrase(previous: str) -> str:
     return "a value in double quotes" if previous == "USER_KEY" else "a description in double quotes"
 
@@ -90,6 +96,7 @@ _PHRASES: dict[str, Callable[[str], str]] = {
     "VERSION_NUMBER": lambda _: "a version number",
     "NAME": _name_phrase,
     "ADDRESS": lambda _: "an IP address",
+    "SOURCE": _source_phrase,
     "ENDPOINT": lambda _: "a target address, like 10.0.0.2:80 or [fd42::2]:80",
     "SUBNET": _subnet_phrase,
     "MAC": lambda _: "a MAC address like 02:75:b9:2e:ad:f4",
@@ -121,6 +128,7 @@ _STATEMENT_ORDER = (
     "ATTACH_SWITCH",
     "ATTACH_ROUTER",
     "LB_GROUP",
+    "PROBE_SOURCE",
     "LOAD_BALANCER",
     "FORWARD",
     "DESCRIPTION",
@@ -169,6 +177,10 @@ def expected_phrase(expected: Iterable[str], previous: str) -> str:
     phrases: list[str] = []
     if present & {"INTERVAL", "TIMEOUT", "SUCCESS", "FAILURE"}:
         phrases.append("a health-check setting (interval, timeout, success or failure)")
+    if "IPV4" in present and "ROW_PREFIX" not in present:
+        # After probe-source, where ipv4 and ipv6 name a family, not a statement.
+        phrases.append("ipv4 or ipv6")
+        present -= {"IPV4", "IPV6"}
     statements = statement_words(present)
     if statements:
         where = block_context(present)

@@ -67,6 +67,6 @@ class SyntaxTreeBuilder(Transformer[Token, Any]):
         return Statement(children[0], [children[1]], children[-1], children[4:-2], children[3], children[-2])
 
     version = target_ovn = row_prefix = router = switch = ipv4 = ipv6 = router_mac = switch_port = _statement
-    attach_switch = attach_router = lb_group = lb_option = _statement
+    attach_switch = attach_router = lb_group = probe_source = lb_option = _statement
     health_check = backend = lb_port = default_target = forward_port = description = user_config = _statement
     network = load_balancer = forward = _block

@@ -9,7 +9,7 @@ import re
 
 from netaddr import EUI, AddrFormatError, IPAddress, IPNetwork
 
-from ..ir import HealthCheck, PortRange
+from ..ir import PROBE_SOURCE_WORDS, HealthCheck, PortRange, ProbeChoice
 
 MAX_HEALTH_CHECK_VALUE = 2**31 - 1  # ovn-controller reads the options as C ints
 # E302, in both front ends: a default target (config target_address, DSL
@@ -127,3 +127,30 @@ def parse_gateway(text: str, version: int, what: str) -> IPNetwork | str:
 
 def parse_mac(text: str) -> EUI | None:
     return EUI(text) if re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}", text) else None
+
+
+def parse_probe_source(text: str, version: int) -> ProbeChoice | None:
+    """A probe_source value for one family -> the choice; None when it is none
+    (``probe_source_problem`` says why).
+
+    Only what the value says by itself is checked here; whether an address
+    is a spare one of the network's subnet is a check of the network (E328).
+    """
+    if text in PROBE_SOURCE_WORDS and not (text == "eui64" and version == 4):
+        return text
+    address = parse_address(text)
+    return address if address is not None and address.version == version else None
+
+
+def probe_source_problem(text: str, version: int, what: str) -> str:
+    """Why ``text`` is no probe source for IPv``version`` (E211)."""
+    words = [word for word in PROBE_SOURCE_WORDS if version == 6 or word != "eui64"]
+    if text == "eui64":
+        return (
+            f"{what}: eui64 is for IPv6 only (the EUI-64 address of router_mac); "
+            f"an IPv4 probe source is {', '.join(words)} or an address"
+        )
+    address = parse_address(text)
+    if address is not None:
+        return f"{what}: {address} is an IPv{address.version} address, not an IPv{version} one"
+    return f'{what}: "{text}" is not {", ".join(words)} or an IPv{version} address'
