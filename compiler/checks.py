@@ -6,7 +6,7 @@ sees only well-formed objects and reasons about what they mean together.
 
 Why this module is long: a little over 600 lines of some twenty short,
 independent checks and the one CHECKS tuple that orders them; they share the
-helpers that walk a network's objects (``_listeners``, ``_addresses``), and a
+helpers that walk a network's objects (``_reserved``, ``_addresses``), and a
 code's check is found by searching this one file.
 """
 
