@@ -1,8 +1,9 @@
 """The ``ovn-lbc`` command line. Exit codes: 0 ok, 1 invalid input, 2 usage,
 3 nothing applied (the database refused, moved, or could not be used), 4
 committed but the --wait failed, 5 sent with no usable answer (applied whole
-or not at all), 130 interrupted. No input, file, peer or signal gives a
-traceback: every failure is one line with one of these codes.
+or not at all), 130 interrupted. ``plan --detailed-exitcode`` changes two:
+2 means changes pending, and a usage error is 1. No input, file, peer or
+signal gives a traceback: every failure is one line with one of these codes.
 
 Why this module is long: it is the parser, whose help texts are also the
 man page, and one handler per command that turns each failure into its
@@ -23,6 +24,7 @@ from typing import Any
 
 from .compilation import CheckedInput, Compilation, check_files, compile_files
 from .diagnostics import CompileError, Diagnostic, Severity, SourceRegistry, escape_controls, sort_diagnostics
+from .emit.graph import FORMATS as GRAPH_FORMATS
 from .emit.nbctl import emit_nbctl
 from .emit.ovsdb import emit_json
 from .frontend import INPUT_FORMATS
@@ -40,11 +42,13 @@ from .ovsdb.client import (
     parse_remotes,
     parse_size,
 )
+from .ovsdb.southbound import DEFAULT_SB_REMOTE, SB_REMOTE_VARIABLE
 from .version import __version__
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+EXIT_CHANGES_PENDING = 2  # plan --detailed-exitcode only, which makes a usage error EXIT_INVALID
 EXIT_DATABASE = 3  # nothing applied: the database refused, moved or misbehaved, or OVN is missing (sandbox)
 EXIT_WAIT = 4  # committed, but the --wait failed or timed out
 EXIT_UNKNOWN = 5  # the transaction went out, no usable answer came: applied whole or not at all
@@ -66,14 +70,17 @@ commands:
   compile FILE...     check, then print the ovn-nbctl script or, with --format json,
                       the OVSDB transaction (nothing on errors)
   plan FILE...        show what apply would change in a database (--db REMOTE or
-                      --from-dump FILE); --format json: the transaction itself
+                      --from-dump FILE); --format json: the transaction itself;
+                      --format plan-json: the changes described for tools
   apply FILE...       plan against a Northbound database and apply the plan in one
                       guarded transaction (--plan-file: apply a saved plan)
   destroy FILE...     remove every row the files' networks own, and nothing else
   sandbox FILE...     apply the files to a throwaway OVN and show the result
   fmt FILE...         rewrite DSL files in the canonical layout (--check: only report)
   convert FILE...     print the files' model as DSL or YAML (--to dsl|yaml)
-  schema              print the JSON Schema of the input format
+  graph FILE...       draw the load balancers as Mermaid or DOT (--db: with the
+                      health-check monitors' status)
+  schema [plan-json]  print the JSON Schema of the input format (or of plan-json)
 
 input:
   Files ending in .json are JSON, .lb the DSL, anything else YAML; `-` reads
@@ -85,13 +92,17 @@ diagnostics:
   Every error of a run is reported at once.
 
 exit status:
-  0    success (warnings may have been printed)
-  1    the input is invalid, or conflicts with the database; nothing was written
+  0    success (warnings may have been printed); plan --detailed-exitcode:
+       success and no changes
+  1    the input is invalid, or conflicts with the database; nothing was
+       written; plan --detailed-exitcode: a usage error as well
   2    usage error: a bad option or remote, a file that cannot be read or
-       written, a saved plan ovn-lbc's planner would not have written
+       written, a saved plan ovn-lbc's planner would not have written;
+       plan --detailed-exitcode (as terraform's, for cron and CI): success,
+       and changes are pending (whatever the --format)
   3    nothing was applied: the database refused the changes, moved since it
        was read, could not be reached, was silent or sent what is not OVSDB;
-       or OVN is missing (sandbox)
+       or OVN is missing (sandbox); plan, graph: a database could not be read
   4    the changes are committed, but the --wait for ovn-northd or the
        hypervisors failed or timed out
   5    the transaction was sent but no usable answer came back: it was
@@ -108,6 +119,7 @@ limits:
 environment:
   OVN_NB_DB          the default remote of plan, apply and destroy; read by
                      ovn-nbctl when a generated script runs.
+  OVN_SB_DB          the default of graph --sb.
   OVN_LBC_MAX_REPLY  the default of --max-reply.
 
 examples:
@@ -118,7 +130,10 @@ examples:
   ovn-lbc plan samples/ipv4-healthcheck.yaml --db "$OVN_NB_DB"
   ovn-lbc plan samples/ipv4-healthcheck.yaml --from-dump nb-backup.db --format json -o plan.json &&
       ovn-lbc apply --plan-file plan.json
+  ovn-lbc plan lbs.yaml --detailed-exitcode --format plan-json -o plan.json
+      (exit 2: the database drifted from lbs.yaml, and plan.json says how)
   ovn-lbc apply samples/ipv4-healthcheck.yaml --wait=sb
+  ovn-lbc graph samples/ipv4-healthcheck.yaml --format dot | dot -Tsvg -o lbs.svg
   ovn-lbc fmt --check samples/*.lb
   ovn-lbc convert samples/ipv4-healthcheck.yaml --to dsl > ipv4-healthcheck.lb
   ovn-lbc schema > ovn-lbc.schema.json
@@ -177,14 +192,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     output_arguments(compile_)
 
-    def database_arguments(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--db",
-            metavar="REMOTE",
-            default=os.environ.get("OVN_NB_DB") or DEFAULT_REMOTE,
-            help="unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT; a comma list for a clustered database "
-            f"(default: $OVN_NB_DB, else {DEFAULT_REMOTE})",
-        )
+    remote_help = "unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT; a comma list for a clustered database"
+
+    def database_arguments(sub: argparse.ArgumentParser, *, optional_db: bool = False) -> None:
+        if optional_db:  # graph: offline unless --db is given
+            sub.add_argument(
+                "--db",
+                metavar="REMOTE",
+                help=f"the Northbound database ({remote_help}): compile against it as plan does (its release, "
+                "the switch ports it has) and colour each health-checked backend by its Southbound monitor",
+            )
+            sub.add_argument(
+                "--sb",
+                metavar="REMOTE",
+                help=f"with --db: the Southbound database to read the Service_Monitor statuses from "
+                f"(default: ${SB_REMOTE_VARIABLE}, else {DEFAULT_SB_REMOTE})",
+            )
+        else:
+            sub.add_argument(
+                "--db",
+                metavar="REMOTE",
+                default=os.environ.get("OVN_NB_DB") or DEFAULT_REMOTE,
+                help=f"{remote_help} (default: $OVN_NB_DB, else {DEFAULT_REMOTE})",
+            )
         sub.add_argument("-p", "--private-key", metavar="FILE", help="SSL private key")
         sub.add_argument("-c", "--certificate", metavar="FILE", help="SSL certificate")
         sub.add_argument("-C", "--ca-cert", metavar="FILE", help="SSL CA certificate")
@@ -235,10 +265,17 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--destroy", action="store_true", help="plan what `ovn-lbc destroy` would remove")
     plan.add_argument(
         "--format",
-        choices=("text", "json"),
+        choices=("text", "json", "plan-json"),
         default="text",
         help="text: for people (default); json: exactly the transaction apply would send "
-        "(apply it later with `apply --plan-file`)",
+        "(apply it later with `apply --plan-file`); plan-json: the plan described for tools, "
+        "each change with its before and after (`ovn-lbc schema plan-json` prints its JSON Schema)",
+    )
+    plan.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 when there are no changes, 2 when there are (whatever the --format), "
+        "1 for invalid input and for a usage error, 3 when the database fails",
     )
     output_arguments(plan)
 
@@ -325,10 +362,29 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--to", choices=("dsl", "yaml"), required=True, help="the output format")
     convert.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
 
-    commands.add_parser(
+    graph = commands.add_parser(
+        "graph",
+        help="draw the networks, load balancers, VIPs and backends as DOT or Mermaid",
+        description="Check FILEs and print a picture of what they make, for a review: per network, "
+        "the router and switches (and group) each load balancer is attached to, each VIP to its "
+        "backends, each backend to its switch port, and the probe source of each health check. "
+        "DOT is for Graphviz (`dot -Tsvg`), Mermaid renders in Markdown. With --db, the backends "
+        "are coloured by their health-check monitor's status in the Southbound database: online, "
+        "offline (or error), unknown (no status yet, or no monitor).",
+    )
+    input_arguments(graph)
+    graph.add_argument("--format", choices=GRAPH_FORMATS, default="mermaid", help="mermaid (default) or dot (Graphviz)")
+    graph.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+    database_arguments(graph, optional_db=True)
+
+    schema_ = commands.add_parser(
         "schema",
-        help="print the input format's JSON Schema",
-        description="Print the JSON Schema of input format version 1, for editors and validators.",
+        help="print the JSON Schema of the input format (or of plan-json)",
+        description="Print a JSON Schema, for editors and validators: of input format version 1 "
+        "(default), or of what `plan --format plan-json` prints.",
+    )
+    schema_.add_argument(
+        "which", nargs="?", choices=("input", "plan-json"), default="input", help="input (default) or plan-json"
     )
     return parser
 
@@ -427,13 +483,18 @@ def _read_file(path: str, limit: int) -> str:
         raise _Unreadable(f"not UTF-8 (byte {exc.start})") from None
 
 
-def _check_remote(args: argparse.Namespace) -> int | None:
+def _usage(args: argparse.Namespace) -> int:
+    """The exit status of a usage error: 1 under plan --detailed-exitcode, whose 2 means changes pending."""
+    return EXIT_INVALID if getattr(args, "detailed_exitcode", False) else EXIT_USAGE
+
+
+def _check_remote(args: argparse.Namespace, option: str = "--db", remote: str | None = None) -> int | None:
     """A usage error for a malformed --db (or $OVN_NB_DB) before anything connects."""
     try:
-        parse_remotes(args.db)
+        parse_remotes(args.db if remote is None else remote)
     except BadRemote as exc:
-        print(f"ovn-lbc: {args.command}: --db: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        print(f"ovn-lbc: {args.command}: {option}: {exc}", file=sys.stderr)
+        return _usage(args)
     return None
 
 
@@ -449,6 +510,7 @@ def _database_failure(command: str, exc: OvsdbError) -> int:
 def _plan(checked: CheckedInput, args: argparse.Namespace) -> int:
     from .apply import plan_against, plan_live
     from .emit.ovsdb import build_plan_transaction, transaction_json
+    from .emit.plan_json import render_plan_json
     from .emit.plan_text import render_plan
     from .ovsdb.state import DumpError, state_from_dump
 
@@ -464,14 +526,18 @@ def _plan(checked: CheckedInput, args: argparse.Namespace) -> int:
             )
     except (_Unreadable, DumpError) as exc:
         print(f"ovn-lbc: plan: cannot read {args.from_dump}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage(args)
     except OvsdbError as exc:
         return _database_failure("plan", exc)
     if args.format == "json":
         text = transaction_json(build_plan_transaction(plan, inputs).params, pretty=args.pretty)
+    elif args.format == "plan-json":
+        text = render_plan_json(plan, inputs, against, pretty=args.pretty)
     else:
         text = render_plan(plan, inputs, against)
-    return _write_or_fail(text, args.output)
+    if _write_or_fail(text, args.output) != EXIT_OK:
+        return _usage(args)
+    return EXIT_CHANGES_PENDING if args.detailed_exitcode and plan else EXIT_OK
 
 
 def _read_saved_plan(args: argparse.Namespace) -> list[Any] | int:
@@ -614,9 +680,34 @@ def _ovn_version(text: str) -> OvnVersion:
     return version
 
 
+def _asks_detailed_exitcode(parser: argparse.ArgumentParser, words: Sequence[str]) -> bool:
+    """Whether ``words`` are a plan command with --detailed-exitcode, read before
+    parsing, so that a usage error argparse finds in them exits 1 as the flag
+    promises. An abbreviation counts as argparse reads it (a unique prefix)."""
+    positionals = [word for word in words if not word.startswith("-")]
+    if not positionals or positionals[0] != "plan":
+        return False
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    options = [name for name in commands.choices["plan"]._option_string_actions if name.startswith("--")]
+    flag = "--detailed-exitcode"
+    for word in words[list(words).index("plan") + 1 :]:
+        if word == "--":
+            break
+        name = word.partition("=")[0]
+        if name.startswith("--") and [option for option in options if option.startswith(name)] == [flag]:
+            return True
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(words)
+    except SystemExit as exc:
+        if exc.code == EXIT_USAGE and _asks_detailed_exitcode(parser, words):
+            raise SystemExit(EXIT_INVALID) from None
+        raise
     try:
         return _main(parser, args)
     except KeyboardInterrupt as exc:
@@ -634,8 +725,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "schema":
-        sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
+        from .emit.plan_json import plan_json_schema
+
+        chosen = plan_json_schema() if args.which == "plan-json" else schema()
+        sys.stdout.write(json.dumps(chosen, indent=2) + "\n")
         return EXIT_OK
+    if args.command == "graph":
+        return _graph(args)
     if args.command == "fmt":
         return _fmt(args.files, check=args.check)
     if args.command == "apply" and bool(args.files) == bool(args.plan_file):
@@ -699,6 +795,47 @@ def _sandbox(compilation: Compilation, args: argparse.Namespace) -> int:
         return EXIT_DATABASE
     sys.stdout.write(output)
     return EXIT_OK
+
+
+def _graph(args: argparse.Namespace) -> int:
+    """Offline: the files' rows. With --db: compiled against the Northbound, the
+    backends coloured by the Southbound's monitors; nothing is written to either."""
+    from .emit.graph import build_graph, render_graph
+    from .live_graph import read_live
+
+    southbound = args.sb or os.environ.get(SB_REMOTE_VARIABLE) or DEFAULT_SB_REMOTE
+    if args.db is None and args.sb is not None:
+        print("ovn-lbc: graph: --sb goes with --db", file=sys.stderr)
+        return EXIT_USAGE
+    if args.db is not None:
+        for option, remote in (("--db", args.db), ("--sb", southbound)):
+            if (usage := _check_remote(args, option, remote)) is not None:
+                return usage
+    statuses = None
+    try:
+        if args.db is None:
+            compilation = compile_files(args.files, input_format=args.input_format, ovn_version=args.ovn_version)
+        else:
+            checked = check_files(
+                args.files, input_format=args.input_format, against_database=True, ovn_version=args.ovn_version
+            )
+            live = read_live(checked, args.db, southbound, ssl_files=_ssl(args), limits=_limits(args))
+            compilation, statuses, southbound = live.compilation, live.statuses, live.southbound
+    except CompileError as exc:
+        _print_diagnostics(exc)
+        return EXIT_INVALID
+    except OvsdbError as exc:
+        return _database_failure("graph", exc)
+    if compilation.warnings:
+        print(compilation.sources.render_all(sort_diagnostics(compilation.warnings)), file=sys.stderr)
+    graph = build_graph(
+        compilation.document,
+        compilation.changes,
+        _input_names(args.files),
+        statuses=statuses,
+        statuses_from=southbound,
+    )
+    return _write_or_fail(render_graph(graph, args.format), args.output)
 
 
 def _positive_count(text: str) -> int:

@@ -1,7 +1,7 @@
 """The house rules, read from the source: imports only point down the pipeline,
 and no module grows past about 600 lines without saying why.
 
-    frontend -> ir <- checks <- lower <- compilation <- plan <- emit <- saved_plan <- apply/cli
+    frontend -> ir <- checks <- lower <- compilation <- plan <- emit <- saved_plan <- apply <- live_graph <- cli
                          facts (the database's facts) -> compilation; ovsdb/ below facts
 
 docs/architecture.md draws the same picture; a change to one is a change to both.
@@ -45,7 +45,9 @@ STAGES: dict[str, tuple[str, ...]] = {
     "compiler.netns_agent": (),
     "compiler.sandbox": ("compiler.apply", "compiler.datapath"),
     "compiler.traffic": ("compiler.sandbox",),
-    "compiler.cli": ("compiler.traffic",),
+    # `graph --db`: the Northbound's facts and the Southbound's monitors, read only.
+    "compiler.live_graph": ("compiler.apply",),
+    "compiler.cli": ("compiler.traffic", "compiler.live_graph"),
     "compiler.manpage": ("compiler.cli",),
     "compiler.__main__": ("compiler.cli",),
 }
