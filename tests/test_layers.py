@@ -3,6 +3,7 @@ and no module grows past about 600 lines without saying why.
 
     frontend -> ir <- checks <- lower <- compilation <- plan <- emit <- saved_plan <- apply/cli
                          facts (the database's facts) -> compilation; ovsdb/ below facts
+                                                                   emit <- importers <- cli
 
 docs/architecture.md draws the same picture; a change to one is a change to both.
 """
@@ -45,7 +46,9 @@ STAGES: dict[str, tuple[str, ...]] = {
     "compiler.netns_agent": (),
     "compiler.sandbox": ("compiler.apply", "compiler.datapath"),
     "compiler.traffic": ("compiler.sandbox",),
-    "compiler.cli": ("compiler.traffic",),
+    # keepalived / ipvsadm -> the model, judged by the checks, printed by emit's printers.
+    "compiler.importers": ("compiler.emit",),
+    "compiler.cli": ("compiler.traffic", "compiler.importers"),
     "compiler.manpage": ("compiler.cli",),
     "compiler.__main__": ("compiler.cli",),
 }
