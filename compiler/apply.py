@@ -250,6 +250,15 @@ def plan_live(
             return plan_against(compiled, state, adopt=adopt, destroy=destroy), connection.remote
 
 
+def read_database(
+    remote: str, *, ssl_files: SslFiles | None = None, limits: Limits | None = None
+) -> tuple[NorthboundState, str]:
+    """The rows a plan reads, from a live database, and the database's address
+    (for what needs only the database's facts: ``import --db``)."""
+    with _session(remote, ssl_files, _limits(limits, None)) as (connection, version):
+        return read_state(connection, version), connection.remote
+
+
 def _has_nb_global(connection: Connection) -> bool:
     result = connection.call("transact", [DATABASE, {"op": "select", "table": "NB_Global", "where": [], "columns": []}])
     rows = result[0].get("rows") if isinstance(result, list) and result and isinstance(result[0], dict) else None

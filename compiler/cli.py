@@ -50,7 +50,7 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_CHANGES_PENDING = 2  # plan --detailed-exitcode only, which makes a usage error EXIT_INVALID
 EXIT_DATABASE = 3  # nothing applied: the database refused, moved or misbehaved, or OVN is missing (sandbox)
-EXIT_WAIT = 4  # committed, but the --wait failed or timed out
+EXIT_WAIT = 4  # committed, but the --wait failed or timed out; import: written, but something left out
 EXIT_UNKNOWN = 5  # the transaction went out, no usable answer came: applied whole or not at all
 EXIT_INTERRUPTED = 130  # SIGINT, as a shell reports it (128 + 2)
 EXIT_BROKEN_PIPE = 141  # the reader of standard output went away, as a shell reports SIGPIPE (128 + 13)
@@ -80,6 +80,8 @@ commands:
   convert FILE...     print the files' model as DSL or YAML (--to dsl|yaml)
   graph FILE...       draw the load balancers as Mermaid or DOT (--db: with the
                       health-check monitors' status)
+  import --from keepalived|ipvsadm FILE --network NETFILE
+                      turn keepalived.conf or ipvsadm rules into an ovn-lbc file
   schema [plan-json]  print the JSON Schema of the input format (or of plan-json)
 
 input:
@@ -104,7 +106,9 @@ exit status:
        was read, could not be reached, was silent or sent what is not OVSDB;
        or OVN is missing (sandbox); plan, graph: a database could not be read
   4    the changes are committed, but the --wait for ovn-northd or the
-       hypervisors failed or timed out
+       hypervisors failed or timed out; for import: the file is written, but
+       something of the input (a virtual server, a real server, a health
+       check) is left out, as its warning says
   5    the transaction was sent but no usable answer came back: it was
        applied whole or not at all (`ovn-lbc plan` shows which)
   130  interrupted (SIGINT); the message says what was applied
@@ -136,6 +140,8 @@ examples:
   ovn-lbc graph samples/ipv4-healthcheck.yaml --format dot | dot -Tsvg -o lbs.svg
   ovn-lbc fmt --check samples/*.lb
   ovn-lbc convert samples/ipv4-healthcheck.yaml --to dsl > ipv4-healthcheck.lb
+  ovn-lbc import --from keepalived /etc/keepalived/keepalived.conf --network net.yaml -o lb.yaml
+  ipvsadm -S -n | ovn-lbc import --from ipvsadm - --network net.yaml --to dsl
   ovn-lbc schema > ovn-lbc.schema.json
 """
 
@@ -376,6 +382,46 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--format", choices=GRAPH_FORMATS, default="mermaid", help="mermaid (default) or dot (Graphviz)")
     graph.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
     database_arguments(graph, optional_db=True)
+
+    import_ = commands.add_parser(
+        "import",
+        help="turn keepalived.conf or ipvsadm rules into an ovn-lbc file",
+        description="Read FILE (--from keepalived: a keepalived.conf with its includes; --from ipvsadm: "
+        "`ipvsadm -S -n` output or a script of ipvsadm commands) and write a complete ovn-lbc file: the "
+        "networks of NETFILE with a load balancer per VIP, in the network whose subnet holds its real "
+        "servers. What OVN does differently (DR forwarding, schedulers, weights, HTTP checks, sorry "
+        "servers, ...) is a warning at the keepalived or ipvsadm line (--strict: an error). The output "
+        "is checked as `ovn-lbc check` would and read back before it is written. Exit 4 when something "
+        "of the input was left out.",
+    )
+    import_.add_argument("file", nargs="?", metavar="FILE", help="the keepalived or ipvsadm file (- for stdin)")
+    import_.add_argument(
+        "--from",
+        dest="source",
+        choices=("keepalived", "ipvsadm"),
+        help="what FILE is (needed: importing a database's own rows is not there yet)",
+    )
+    import_.add_argument(
+        "--network",
+        metavar="NETFILE",
+        help="a YAML, JSON or DSL file with the network blocks (router, switch, subnet, switch_ports) the "
+        "real servers are on; needed",
+    )
+    import_.add_argument(
+        "--db",
+        metavar="REMOTE",
+        help="also find each real server's Logical_Switch_Port on its network's switch in this Northbound "
+        "database (needed for health checks when NETFILE names no switch_ports)",
+    )
+    import_.add_argument("-p", "--private-key", metavar="FILE", help="with --db: SSL private key")
+    import_.add_argument("-c", "--certificate", metavar="FILE", help="with --db: SSL certificate")
+    import_.add_argument("-C", "--ca-cert", metavar="FILE", help="with --db: SSL CA certificate")
+    import_.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="with --db: bound reading the database")
+    import_.add_argument("--to", choices=("yaml", "dsl"), default="yaml", help="the output format (default yaml)")
+    import_.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+    import_.add_argument(
+        "--strict", action="store_true", help="refuse what OVN would do differently: the import's warnings are errors"
+    )
 
     schema_ = commands.add_parser(
         "schema",
@@ -734,6 +780,8 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return _graph(args)
     if args.command == "fmt":
         return _fmt(args.files, check=args.check)
+    if args.command == "import":
+        return _import(args)
     if args.command == "apply" and bool(args.files) == bool(args.plan_file):
         parser.error("apply needs FILE... or --plan-file PLAN (not both)")
     live = args.command in ("apply", "destroy") or (args.command == "plan" and args.from_dump is None)
@@ -762,6 +810,57 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except CompileError as exc:  # the input, or (when planning) the input against the database
         _print_diagnostics(exc)
         return EXIT_INVALID
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .apply import read_database
+    from .importers.run import ImportBug, import_file
+
+    if args.source is None:
+        print(
+            "ovn-lbc: import: say what FILE is: --from keepalived or --from ipvsadm "
+            "(importing a database's own rows is not there yet)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.file is None or args.network is None:
+        print(f"ovn-lbc: import: --from {args.source} needs FILE and --network NETFILE", file=sys.stderr)
+        return EXIT_USAGE
+    database = None
+    if args.db is not None:
+        if (usage := _check_remote(args)) is not None:
+            return usage
+        try:
+            database = read_database(args.db, ssl_files=_ssl(args), limits=Limits(total=args.timeout))
+        except OvsdbError as exc:
+            return _database_failure("import", exc)
+    try:
+        imported = import_file(
+            args.source,
+            args.file,
+            network_path=args.network,
+            database=database,
+            output_format=args.to,
+            strict=args.strict,
+        )
+    except CompileError as exc:
+        _print_diagnostics(exc)
+        return EXIT_INVALID
+    except ImportBug as exc:
+        print(f"ovn-lbc: import: internal error, please report it: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if imported.warnings:
+        print(imported.sources.render_all(imported.warnings), file=sys.stderr)
+    status = _write_or_fail(imported.text, args.output)
+    if status != EXIT_OK:
+        return status
+    count = imported.load_balancers
+    summary = f"{count} load balancer{'s' if count != 1 else ''} imported"
+    if imported.left_out:
+        print(f"ovn-lbc: import: {summary}; some of the input is left out (see the warnings)", file=sys.stderr)
+        return EXIT_WAIT
+    print(f"ovn-lbc: import: {summary}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _sandbox(compilation: Compilation, args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from netaddr import AddrFormatError, IPAddress
 from .diagnostics import Diagnostic, error
 from .ir import Document, Network, SwitchPort, Target
 from .ovn_versions import effective_target, release_of_schema
-from .ovsdb.state import NorthboundState
+from .ovsdb.state import DbDatapath, NorthboundState
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,23 @@ def _port_addresses(entries: Iterable[str]) -> set[IPAddress]:
     return found
 
 
+def switch_port_owners(
+    network: Network,
+    state: NorthboundState,
+    switches: dict[tuple[str, str], list[DbDatapath]] | None = None,
+) -> dict[IPAddress, list[str]]:
+    """The names of the Logical_Switch_Ports of the network's switch, by each address they have."""
+    found = state.datapaths_by_name() if switches is None else switches
+    owners: dict[IPAddress, list[str]] = {}
+    for switch in found.get(("Logical_Switch", network.switch), []):
+        for uuid in switch.ports:
+            port = state.switch_ports.get(uuid)
+            if port is not None:
+                for address in _port_addresses(port.addresses):
+                    owners.setdefault(address, []).append(port.name)
+    return owners
+
+
 def discover_switch_ports(
     document: Document, state: NorthboundState
 ) -> tuple[Document, tuple[FoundPort, ...], list[Diagnostic]]:
@@ -84,13 +101,7 @@ def discover_switch_ports(
         if not missing:
             networks.append(network)
             continue
-        owners: dict[IPAddress, list[str]] = {}
-        for switch in switches.get(("Logical_Switch", network.switch), []):
-            for uuid in switch.ports:
-                port = state.switch_ports.get(uuid)
-                if port is not None:
-                    for address in _port_addresses(port.addresses):
-                        owners.setdefault(address, []).append(port.name)
+        owners = switch_port_owners(network, state, switches)
         added: dict[str, list[IPAddress]] = {}
         for backend in missing:
             names = sorted(set(owners.get(backend.target_address, [])))

@@ -3,6 +3,7 @@ and no module grows past about 600 lines without saying why.
 
     frontend -> ir <- checks <- lower <- compilation <- plan <- emit <- saved_plan <- apply <- live_graph <- cli
                          facts (the database's facts) -> compilation; ovsdb/ below facts
+                                                                   emit <- importers <- cli
 
 docs/architecture.md draws the same picture; a change to one is a change to both.
 """
@@ -47,7 +48,9 @@ STAGES: dict[str, tuple[str, ...]] = {
     "compiler.traffic": ("compiler.sandbox",),
     # `graph --db`: the Northbound's facts and the Southbound's monitors, read only.
     "compiler.live_graph": ("compiler.apply",),
-    "compiler.cli": ("compiler.traffic", "compiler.live_graph"),
+    # keepalived / ipvsadm -> the model, judged by the checks, printed by emit's printers.
+    "compiler.importers": ("compiler.emit",),
+    "compiler.cli": ("compiler.traffic", "compiler.live_graph", "compiler.importers"),
     "compiler.manpage": ("compiler.cli",),
     "compiler.__main__": ("compiler.cli",),
 }
