@@ -60,4 +60,5 @@ CODES: dict[str, str] = {
     "W002": "health-check setting without healthcheck enabled",
     "W003": "reject without health checks",
     "W004": "script split into several transactions: not atomic",
+    "W005": "forward options with no port entry to act on",
 }
