@@ -75,6 +75,27 @@ def check_row_names_unique(document: Document) -> Iterator[Diagnostic]:
             seen.setdefault(name, (network.name, span))
 
 
+def check_default_targets_unique(document: Document) -> Iterator[Diagnostic]:
+    """A default target is a dnat NAT row known by (router, listen address): two
+    networks on one router cannot both own the row of one address."""
+    seen: dict[tuple[str, IPAddress], tuple[str, Span]] = {}
+    for network in document.networks:
+        for fwd in network.forwards:
+            if fwd.default_target is None:
+                continue
+            key = (network.router, fwd.listen_address)
+            span = fwd.at("default_target")
+            if key in seen and seen[key][0] != network.name:
+                yield error(
+                    span,
+                    "E315",
+                    f"the dnat NAT row of {fwd.listen_address} on router {network.router!r} would also be written "
+                    f'for network "{seen[key][0]}" ({seen[key][1]})',
+                    "one router sends an address to one default target: drop one of them, or use another address",
+                )
+            seen.setdefault(key, (network.name, span))
+
+
 def check_load_balancers_have_ports(document: Document) -> Iterator[Diagnostic]:
     """A load balancer just made by ``incus network load-balancer create`` has
     no ports: Incus accepts it and writes no row, and so does ovn-lbc (a plan
@@ -449,6 +470,15 @@ def check_forwards(document: Document) -> Iterator[Diagnostic]:
                     "W001",
                     f"forward {fwd.listen_address} has no ports and no default target: it does nothing",
                 )
+            if not fwd.ports and fwd.default_target is not None and not fwd.options.is_default():
+                keys = fwd.options.set_keys()
+                yield warning(
+                    fwd.at("config." + keys[0]),
+                    "W006",
+                    f"forward {fwd.listen_address} has no ports, so {', '.join(keys)} acts on nothing: its default "
+                    "target is a router NAT row (as Incus writes it), which takes no load-balancer option",
+                    "drop the option, or add the port entries it is for",
+                )
             for port in fwd.ports:
                 if fwd.default_target is not None and port.target_address == fwd.default_target:
                     yield error(
@@ -576,6 +606,7 @@ CHECKS: tuple[Check, ...] = (
     check_networks_unique,
     check_listen_addresses_unique,
     check_row_names_unique,
+    check_default_targets_unique,
     check_load_balancers_have_ports,
     check_no_sctp_health_checks,
     check_reserved_addresses,

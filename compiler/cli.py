@@ -322,9 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
         "sandbox",
         help="try files on a throwaway OVN and show what it does with them",
         description="Start a throwaway OVN (NB and SB ovsdb-server and ovn-northd in a temp dir, "
-        "no root services), build each network's router, switch and ports, apply the changes "
-        "as `ovn-lbc apply` does, and print the Load_Balancer rows, the health checks' Service_Monitor rows and "
-        "the load-balancing logical flows. Everything started is stopped afterwards.",
+        "no root services), build each network's router, switch and ports (and, for a router whose "
+        "forwards have a default target, an uplink with a gateway port, where OVN applies NAT rows), "
+        "apply the changes as `ovn-lbc apply` does, and print the Load_Balancer rows, the health checks' "
+        "Service_Monitor rows and the load-balancing logical flows (and the NAT rows and the routers' DNAT "
+        "flows). Everything started is stopped afterwards.",
     )
     input_arguments(sandbox)
     sandbox.add_argument(
@@ -945,12 +947,12 @@ def _positive_count(text: str) -> int:
 
 def _run(compilation: Compilation, args: argparse.Namespace) -> int:
     if args.command == "check":
-        rows = len(compilation.changes.rows)
+        rows, nats = len(compilation.changes.rows), len(compilation.changes.nats)
         files = escape_controls(", ".join(args.files))  # a name cannot drive the terminal
-        print(
-            f"ovn-lbc: {files}: ok ({rows} Load_Balancer row{'s' if rows != 1 else ''})",
-            file=sys.stderr,
-        )
+        counted = f"{rows} Load_Balancer row{'s' if rows != 1 else ''}"
+        if nats:
+            counted += f", {nats} NAT row{'s' if nats != 1 else ''}"
+        print(f"ovn-lbc: {files}: ok ({counted})", file=sys.stderr)
         return EXIT_OK
     if args.command == "convert":
         from .emit.dsl import document_to_dsl

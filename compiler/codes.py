@@ -64,6 +64,7 @@ CODES: dict[str, str] = {
     "W003": "reject without health checks",
     "W004": "script split into several transactions: not atomic",
     "W005": "load balancer with no ports yet: no row",
+    "W006": "forward options with no port entry to act on",
     # Importers (keepalived, ipvsadm): what OVN does differently, located in
     # the keepalived or ipvsadm file. Warnings unless said (--strict: errors).
     "K001": "keepalived or ipvsadm setting not imported",

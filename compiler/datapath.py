@@ -15,7 +15,8 @@ ovs-vswitchd and ovn-controller sharing one run dir (ovn-controller finds
 or the userspace datapath forwards TCP segments with unfilled checksums and
 every one of them is dropped.
 
-Traffic never leaves the machine: the logical router has no external port,
+Traffic never leaves the machine: a router's uplink, when the sandbox gives
+it one, is a logical switch of the sandbox's with a client namespace on it,
 and every address used is inside a namespace made here.
 """
 
@@ -124,6 +125,11 @@ class Datapath:
         self._stack = contextlib.ExitStack()
         self._count = 0
 
+    @property
+    def chassis(self) -> str:
+        """The chassis's system-id: what a gateway port's Gateway_Chassis names."""
+        return f"ovn-lbc-{self.tag}"
+
     # -- life cycle ------------------------------------------------------
 
     def start(self) -> None:
@@ -166,7 +172,7 @@ class Datapath:
             "set",
             "Open_vSwitch",
             ".",
-            f"external_ids:system-id=ovn-lbc-{self.tag}",
+            f"external_ids:system-id={self.chassis}",
             f"external_ids:ovn-remote={self.sb_remote}",
             "external_ids:ovn-encap-type=geneve",
             "external_ids:ovn-encap-ip=127.0.0.1",

@@ -2,8 +2,11 @@
 
 This is where Incus's conventions live: one Load_Balancer per (listen address,
 protocol), LXD's target-port rule, one health check per VIP whose ``vip`` is
-the very string of the ``vips`` key, ip_port_mappings for every backend. The
-emitters only print these rows; they decide nothing.
+the very string of the ``vips`` key, ip_port_mappings for every backend, and
+a forward's default target as a ``dnat`` NAT row on the network's router
+(Incus since July 2026, lxc/incus 42053c457d7b, "Fix NAT for network forward
+default targets"; before, it was a port-less VIP in the tcp and the udp
+load balancer). The emitters only print these rows; they decide nothing.
 """
 
 from __future__ import annotations
@@ -70,6 +73,36 @@ class LoadBalancerRow:
     owner: Network | None = field(default=None, compare=False, repr=False)
 
 
+# What Incus writes on every forward's NAT row (CreateLogicalRouterNAT with
+# stateless=false). OVN reads the option only on dnat_and_snat rows; it is
+# written for the row to be exactly Incus's.
+NAT_OPTIONS: Pairs = (("stateless", "false"),)
+
+
+@dataclass(frozen=True, slots=True)
+class NatRow:
+    """A router's NAT row of type dnat: every packet to ``external_ip`` that no
+    port entry of the forward takes goes to ``logical_ip``. NAT rows have no
+    name: one is known by (router, type, external_ip), as Incus finds it."""
+
+    router: str
+    type: str
+    external_ip: str  # canonical, no brackets, no prefix length
+    logical_ip: str
+    options: Pairs
+    external_ids: Pairs
+    # For the reader of the output only; never written to the database.
+    network: str = field(compare=False)
+    description: str = field(compare=False)
+    source: Span = field(compare=False)  # the default target's line
+    model: Forward | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """What messages call the row."""
+        return f"NAT {self.type} {self.external_ip} on {self.router}"
+
+
 @dataclass(frozen=True, slots=True)
 class GroupRow:
     """A Load_Balancer_Group: the rows whose ``group`` names it are its
@@ -106,6 +139,7 @@ class NorthboundChanges:
 
     rows: tuple[LoadBalancerRow, ...]
     groups: tuple[GroupRow, ...] = ()
+    nats: tuple[NatRow, ...] = ()
 
     def members(self, group: str) -> list[LoadBalancerRow]:
         return [row for row in self.rows if row.group == group]
@@ -201,11 +235,8 @@ def _ip_port_mappings(probe_targets: dict[IPAddress, str], backends: tuple[Backe
 
 
 def _forward_rows(network: Network, fwd: Forward) -> Iterator[LoadBalancerRow]:
+    """The port entries' VIPs; a forward with only a default target has no row (Incus neither)."""
     by_protocol: dict[str, list[tuple[int | None, str]]] = {}
-    if fwd.default_target is not None:
-        # Incus writes the whole-IP VIP into both the tcp and the udp row.
-        for protocol in ("tcp", "udp"):
-            by_protocol[protocol] = [(None, str(fwd.default_target))]
     for port in fwd.ports:
         for index, listen_port in enumerate(expand_ports(port.listen_ports)):
             target = endpoint(port.target_address, target_port(port.target_ports, index, listen_port))
@@ -215,6 +246,25 @@ def _forward_rows(network: Network, fwd: Forward) -> Iterator[LoadBalancerRow]:
         vips = sorted(by_protocol[protocol], key=_vip_order)
         keys = tuple((vip_key(fwd.listen_address, port), targets) for port, targets in vips)
         yield _row(network, fwd.listen_address, protocol, keys, (), (), ids, "forward", fwd)
+
+
+def _forward_nat(network: Network, fwd: Forward) -> NatRow | None:
+    """The default target as Incus writes it: a dnat row on the network's router
+    (only there: attach_routers are for load balancers), with ovn-lbc's marks."""
+    if fwd.default_target is None:
+        return None
+    return NatRow(
+        router=network.router,
+        type="dnat",
+        external_ip=str(fwd.listen_address),
+        logical_ip=str(fwd.default_target),
+        options=NAT_OPTIONS,
+        external_ids=_external_ids(network, "forward", fwd.description, fwd.user_config),
+        network=network.name,
+        description=fwd.description,
+        source=fwd.at("default_target"),
+        model=fwd,
+    )
 
 
 def option_pairs(options: LoadBalancerOptions) -> Pairs:
@@ -258,6 +308,7 @@ def _row(
 def lower(document: Document) -> NorthboundChanges:
     """The rows of a checked document: network order, then source order."""
     rows: list[LoadBalancerRow] = []
+    nats: list[NatRow] = []
     groups: dict[str, tuple[dict[tuple[str, str], None], list[Network], Span]] = {}
     for network in document.networks:
         probe_targets = _probe_targets(network)
@@ -265,6 +316,8 @@ def lower(document: Document) -> NorthboundChanges:
             rows.extend(_load_balancer_rows(network, lb, probe_targets))
         for fwd in network.forwards:
             rows.extend(_forward_rows(network, fwd))
+            if (nat := _forward_nat(network, fwd)) is not None:
+                nats.append(nat)
         if network.lb_group is not None:
             datapaths, networks, _ = groups.setdefault(network.lb_group, ({}, [], network.at("lb_group")))
             datapaths.update(dict.fromkeys(network.datapaths()))
@@ -273,7 +326,7 @@ def lower(document: Document) -> NorthboundChanges:
         GroupRow(name, tuple(datapaths), tuple(n.name for n in networks), source, tuple(networks))
         for name, (datapaths, networks, source) in groups.items()
     )
-    return NorthboundChanges(tuple(rows), group_rows)
+    return NorthboundChanges(tuple(rows), group_rows, tuple(nats))
 
 
 # -- where a value comes from ----------------------------------------------------------
@@ -324,10 +377,21 @@ def value_span(row: LoadBalancerRow, column: str, key: str = "") -> Span:
     return span or row.source
 
 
+def nat_value_span(nat: NatRow, column: str, key: str = "") -> Span:
+    """The line a value of ``nat`` comes from (as value_span for a load balancer)."""
+    fwd = nat.model
+    span: Span | None = None
+    if fwd is not None and column == "external_ids" and key == DESCRIPTION_KEY:
+        span = fwd.at("description")
+    elif fwd is not None and column == "external_ids" and key.startswith(USER_KEY_PREFIX):
+        span = fwd.at("config." + key.removeprefix(USER_KEY_PREFIX))
+    elif fwd is not None and column == "external_ip":
+        span = fwd.at("listen_address")
+    return span or nat.source
+
+
 def _vip_span(row: LoadBalancerRow, obj: LoadBalancer | Forward, key: str) -> Span | None:
-    """The port entry that makes the ``vips`` key ``key`` (a forward's default target for a port-less one)."""
-    if isinstance(obj, Forward) and key == str(obj.listen_address):
-        return obj.at("default_target")
+    """The port entry that makes the ``vips`` key ``key``."""
     for port in obj.ports:
         if port.protocol != row.protocol:
             continue

@@ -45,14 +45,30 @@ refers to (a foreign load balancer, say) is never modified: when ovn-lbc's
 row needs it changed, the row gets a health check of its own (insert a new
 one, repoint the row) and the shared one stays as it is for the other row.
 
+NAT rows: a forward's default target is a dnat row on its network's router
+(compiler/lower.py). NAT rows have no name: one is known, as Incus knows it,
+by its router, its type and its external_ip (compared as addresses, so
+``2001:DB8::1`` is ``2001:db8::1``). The same mark makes one ovn-lbc's; a
+dnat row of that address on that router without it is a collision (E401,
+``--adopt`` takes it over); an owned row no forward wants any more is taken
+out of its router's ``nat`` (NAT is not a root table: OVSDB then deletes it).
+Of its ``options`` only ``stateless`` is managed, of ``external_ids`` only
+the ``ovn-lbc:`` keys.
+
 Decisions an operator may want to know:
 - An owned row attached to a datapath the file does not name (attached by
   hand, say, to make the VIP reachable from another switch) stays attached;
   so does one whose datapath was dropped from ``attach_switches``.
+
+Why this module is long: it is the one diff of every table ovn-lbc writes
+(load balancers and their health checks, groups, NAT rows) against the
+database, and they share its ownership rules and its shapes (MapDiff,
+Datapath); split by table, those would be read in several places.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -65,14 +81,17 @@ from .lower import (
     GroupRow,
     HealthCheckRow,
     LoadBalancerRow,
+    NatRow,
     NorthboundChanges,
     group_mark_key,
 )
-from .ovsdb.state import DbDatapath, DbGlobal, DbGroup, DbHealthCheck, DbLoadBalancer, NorthboundState
+from .ovsdb.state import DbDatapath, DbGlobal, DbGroup, DbHealthCheck, DbLoadBalancer, DbNat, NorthboundState
 
 DATAPATH_TABLES = ("Logical_Router", "Logical_Switch")
 # The option keys ovn-lbc writes; other keys in an owned row's options are kept.
 MANAGED_OPTIONS = frozenset(OPTION_KEYS) - {"selection_fields"}
+# The NAT option ovn-lbc writes (lower.NAT_OPTIONS); another tool's keys are kept.
+MANAGED_NAT_OPTIONS = frozenset({"stateless"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +226,31 @@ class GroupChange:
 
 
 @dataclass(frozen=True, slots=True)
+class NatChange:
+    """One router NAT row (a forward's default target): add (``existing``
+    None), change, or remove (``wanted`` None), with only what differs."""
+
+    router: str
+    external_ip: str
+    network: str
+    wanted: NatRow | None
+    existing: DbNat | None
+    # add: the router it goes in; remove: every router that holds it.
+    routers: tuple[Datapath, ...] = ()
+    # add: the _uuids of the rows of this type and external_ip elsewhere (on
+    # other routers), as read: the add's guard expects exactly these.
+    same_address: tuple[str, ...] = ()
+    logical_ip: tuple[str, str] | None = None  # before, after
+    options: MapDiff = MapDiff()
+    external_ids: MapDiff = MapDiff()
+    adopted_from: str | None = None
+
+    @property
+    def action(self) -> str:
+        return "add" if self.existing is None else "remove" if self.wanted is None else "change"
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     networks: tuple[Network, ...]
     changes: tuple[RowChange, ...]
@@ -216,12 +260,15 @@ class Plan:
     groups: tuple[GroupChange, ...] = ()
     # The NB_Global row the groups' marks go in; None when the database has none.
     nb_global: DbGlobal | None = None
+    nats: tuple[NatChange, ...] = ()
+    unchanged_nats: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.changes or self.groups)
+        return bool(self.changes or self.groups or self.nats)
 
     def count(self, action: str) -> int:
         rows = sum(1 for change in self.changes if change.action == action)
+        rows += sum(1 for nat in self.nats if nat.action == action)
         return rows + sum(1 for group in self.groups if group.action == action)
 
     def summary(self) -> str:
@@ -367,6 +414,11 @@ def make_plan(
         groups = _destroyed_groups(document, changes, state, datapaths, removed)
     else:
         groups = _group_changes(changes, state, datapaths, resolved, networks, removed)
+    claimed_nats: set[str] = set()
+    nats, unchanged_nats = _nat_changes(
+        (() if destroy else changes.nats), state, datapaths, adopt, diagnostics, claimed_nats
+    )
+    nats += _nat_removals(state, networks, claimed_nats)
     plan = Plan(
         document.networks,
         _grouped(row_changes + removals, order),
@@ -375,8 +427,143 @@ def make_plan(
         destroy,
         groups,
         state.nb_global,
+        tuple(sorted(nats, key=lambda change: order[change.network])),  # sorted() is stable
+        unchanged_nats,
     )
     return plan, diagnostics
+
+
+# -- NAT rows ---------------------------------------------------------------------------
+
+
+def _address(text: str) -> str:
+    """An address as OVN reads it, to compare; the text itself when it is none."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return text
+
+
+def _nat_owner_words(row: DbNat) -> str:
+    owner = row.external_ids.get(OWNER_KEY)
+    return "not made by ovn-lbc" if owner is None else f"owned by ovn-lbc network {owner!r}"
+
+
+def _nat_changes(
+    wanted_rows: Iterable[NatRow],
+    state: NorthboundState,
+    datapaths: Mapping[tuple[str, str], list[DbDatapath]],
+    adopt: bool,
+    diagnostics: list[Diagnostic],
+    claimed: set[str],
+) -> tuple[list[NatChange], int]:
+    """Each wanted dnat row against the rows of its router with its type and
+    address (the rows taken go in ``claimed``); a missing router is E400's,
+    reported already."""
+    result: list[NatChange] = []
+    unchanged = 0
+    for wanted in wanted_rows:
+        router = _first(datapaths, ("Logical_Router", wanted.router))
+        if router is None:
+            continue
+        address = _address(wanted.external_ip)
+        candidates = [  # sorted by _uuid: another owned row of the address is removed, unclaimed
+            row
+            for uuid in sorted(router.nat)
+            if (row := state.nats.get(uuid)) is not None
+            and row.type == wanted.type
+            and _address(row.external_ip) == address
+        ]
+        foreign = [row for row in candidates if row.external_ids.get(OWNER_KEY) != wanted.network]
+        if foreign and (not adopt or len(candidates) > 1):
+            diagnostics.append(_nat_collision(wanted, foreign, candidates, adopt))
+            continue
+        here = Datapath("Logical_Router", router.name, router.uuid)
+        if not candidates:
+            result.append(_nat_add(wanted, here, state))
+            continue
+        claimed.add(candidates[0].uuid)
+        change = _nat_change(wanted, candidates[0], here, _nat_owner_words(foreign[0]) if foreign else None)
+        if change is None:
+            unchanged += 1
+        else:
+            result.append(change)
+    return result, unchanged
+
+
+def _nat_add(wanted: NatRow, router: Datapath, state: NorthboundState) -> NatChange:
+    # Rows of this type and external_ip elsewhere, for the guard that nobody makes another.
+    elsewhere = (
+        uuid for uuid, row in state.nats.items() if (row.type, row.external_ip) == (wanted.type, wanted.external_ip)
+    )
+    return NatChange(
+        wanted.router,
+        wanted.external_ip,
+        wanted.network,
+        wanted,
+        None,
+        (router,),
+        tuple(sorted(elsewhere)),
+        options=diff_map({}, dict(wanted.options)),
+        external_ids=diff_map({}, dict(wanted.external_ids)),
+    )
+
+
+def _nat_change(wanted: NatRow, target: DbNat, router: Datapath, adopted_from: str | None) -> NatChange | None:
+    """What differs, in the columns ovn-lbc manages; None when nothing does."""
+    managed_options = {key: value for key, value in target.options.items() if key in MANAGED_NAT_OPTIONS}
+    change = NatChange(
+        wanted.router,
+        wanted.external_ip,
+        wanted.network,
+        wanted,
+        target,
+        (router,),
+        logical_ip=(target.logical_ip, wanted.logical_ip) if target.logical_ip != wanted.logical_ip else None,
+        options=diff_map(managed_options, dict(wanted.options)),
+        external_ids=diff_map(target.external_ids, dict(wanted.external_ids), managed_prefix=USER_KEY_PREFIX),
+        adopted_from=adopted_from,
+    )
+    return change if change.logical_ip or change.options or change.external_ids else None
+
+
+def _nat_removals(state: NorthboundState, networks: set[str], claimed: set[str]) -> list[NatChange]:
+    """The NAT rows the files' networks own that no wanted row claimed (an
+    owned row the plan changes or leaves as it is, is claimed too)."""
+    holders: dict[str, list[DbDatapath]] = {}
+    for datapath in state.datapaths:
+        for uuid in datapath.nat:
+            holders.setdefault(uuid, []).append(datapath)
+    result = []
+    for uuid, row in sorted(state.nats.items()):
+        owner = row.external_ids.get(OWNER_KEY)
+        if owner not in networks or uuid in claimed or uuid not in holders:
+            continue
+        held_by = sorted(holders[uuid], key=lambda d: (d.name, d.uuid))
+        routers = tuple(Datapath(d.table, d.name, d.uuid) for d in held_by)
+        result.append(NatChange(routers[0].name, row.external_ip, owner, None, row, routers))
+    result.sort(key=lambda change: (change.router, _address(change.external_ip)))  # stable: then by _uuid
+    return result
+
+
+def _nat_collision(wanted: NatRow, foreign: list[DbNat], candidates: list[DbNat], adopt: bool) -> Diagnostic:
+    where = f"for {wanted.external_ip} on router {wanted.router!r}"
+    if adopt:
+        return error(
+            wanted.source,
+            "E401",
+            f"{len(candidates)} {wanted.type} NAT rows are {where}: OVN applies one of them, "
+            "so --adopt will not pick one",
+            "delete the extra rows first",
+        )
+    rows = "; ".join(f"{_nat_owner_words(row)}, _uuid {row.uuid}" for row in foreign)
+    which = f"a {wanted.type} NAT row" if len(foreign) == 1 else f"{wanted.type} NAT rows"
+    return error(
+        wanted.source,
+        "E401",
+        f"the database already has {which} {where} ({rows}); ovn-lbc changes only rows it owns",
+        "pass --adopt to take the row over, or remove it (ovn-nbctl lr-nat-del ROUTER dnat ADDRESS)",
+    )
 
 
 def owns_group(group: DbGroup, state: NorthboundState) -> bool:

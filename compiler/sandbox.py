@@ -17,6 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from netaddr import IPNetwork
+
 from .apply import apply_compilation
 from .compilation import Compilation
 from .datapath import Interface, process_start_time, stop_process
@@ -26,6 +28,12 @@ from .ovsdb.state import DATABASE
 
 REQUIRED_PROGRAMS = ("ovsdb-tool", "ovsdb-server", "ovn-northd", "ovn-nbctl", "ovn-sbctl")
 SCHEMA_DIRS = ("/usr/share/ovn", "/usr/local/share/ovn")
+# The chassis an uplink's gateway port names when no datapath runs (northd
+# makes its flows all the same; nothing claims the port).
+SANDBOX_CHASSIS = "ovn-lbc-sandbox"
+# Uplinks get one /24 each of the second half of the benchmarking range
+# 198.18.0.0/15 (RFC 2544; clients' switches use the first half): nothing real lives there.
+UPLINK_SUBNETS = IPNetwork("198.19.0.0/16")
 
 
 class SandboxError(RuntimeError):
@@ -192,15 +200,87 @@ class _Port:
     table: str
     parent: tuple[str, str]  # (table, name) of its router or switch
     columns: dict[str, Any]
+    # A router port that is a distributed gateway port: on this chassis.
+    gateway_chassis: str | None = None
 
 
-def _topology(document: Document) -> tuple[list[tuple[str, str]], list[_Port]]:
+@dataclass(frozen=True, slots=True)
+class Uplink:
+    """A network router's way out, as Incus gives every router one: an
+    external switch ``<router>-ext`` whose router port ``<router>-lrp-ext``
+    is a distributed gateway port (a Gateway_Chassis row for the sandbox's
+    chassis), and an address on it for a client outside the network.
+
+    OVN applies a router's NAT rows (a forward's default target) only on a
+    gateway router or through a distributed gateway port; a plain router
+    gets no flow for them, and northd says nothing. So a network whose
+    forwards have a default target gets an uplink; the others keep a router
+    without a gateway port, which the datapath tests rely on."""
+
+    network: str
+    router: str
+    switch: str
+    router_port: str
+    switch_port: str
+    router_address: IPNetwork  # the gateway port's address, with the /24
+    client_address: IPNetwork
+    router_mac: str
+    client_mac: str
+
+
+def _overlaps(subnet: IPNetwork, others: Sequence[IPNetwork]) -> bool:
+    return any(subnet.first <= other.last and other.first <= subnet.last for other in others)
+
+
+def uplinks(document: Document) -> list[Uplink]:
+    """The uplink of every router of a network that has a forward with a
+    default target (one per router, however many networks share it), each on
+    a /24 of UPLINK_SUBNETS that no subnet or address of the file touches."""
+    used = [IPNetwork(str(n.ipv4)) for n in document.networks if n.ipv4 is not None]
+    listeners = [lb.listen_address for n in document.networks for lb in n.load_balancers]
+    listeners += [fwd.listen_address for n in document.networks for fwd in n.forwards]
+    used += [IPNetwork(f"{address}/32") for address in listeners if address.version == 4]
+    free = (subnet for subnet in UPLINK_SUBNETS.subnet(24) if not _overlaps(subnet, used))
+    found: list[Uplink] = []
+    for network in document.networks:
+        if network.router in {uplink.router for uplink in found}:
+            continue
+        if not any(fwd.default_target is not None for fwd in network.forwards):
+            continue
+        subnet = next(free, None)
+        if subnet is None:
+            raise SandboxError(f"no /24 of {UPLINK_SUBNETS} is left for network {network.name}'s uplink")
+        number = len(found) + 1
+        found.append(
+            Uplink(
+                network=network.name,
+                router=network.router,
+                switch=f"{network.router}-ext",
+                router_port=f"{network.router}-lrp-ext",
+                switch_port=f"{network.router}-ext-lrp",
+                router_address=IPNetwork(f"{subnet.network + 1}/24"),
+                client_address=IPNetwork(f"{subnet.network + 10}/24"),
+                router_mac=f"0a:00:01:00:{number >> 8 & 0xFF:02x}:{number & 0xFF:02x}",
+                client_mac=f"0a:00:01:01:{number >> 8 & 0xFF:02x}:{number & 0xFF:02x}",
+            )
+        )
+    return found
+
+
+def uplink_interface(uplink: Uplink) -> Interface:
+    """What the namespace of the client on an uplink holds: its address, and
+    the router's gateway port as the default route."""
+    return Interface(uplink.client_mac, (str(uplink.client_address),), (str(uplink.router_address.ip),))
+
+
+def _topology(document: Document, chassis: str) -> tuple[list[tuple[str, str]], list[_Port]]:
     """The routers and switches (in order, once each) and the ports on them.
 
     Per network: a router with a port on the internal switch (the gateway
     addresses and router_mac), the switch's router-type port, one switch port
-    per switch_ports entry with its addresses, and bare clients' switches and
-    routers, only there to attach to.
+    per switch_ports entry with its addresses, bare clients' switches and
+    routers, only there to attach to, and (when it needs one) the uplink,
+    its gateway port on ``chassis``.
     """
     datapaths: dict[tuple[str, str], None] = {}
     ports: list[_Port] = []
@@ -228,6 +308,23 @@ def _topology(document: Document) -> tuple[list[tuple[str, str]], list[_Port]]:
         for port_index, port in enumerate(network.switch_ports, start=1):
             addresses = " ".join([_mac(index, port_index), *(str(a) for a in port.addresses)])
             ports.append(_Port("Logical_Switch_Port", switch, {"name": port.name, "addresses": [addresses]}))
+    for uplink in uplinks(document):
+        external = ("Logical_Switch", uplink.switch)
+        datapaths[external] = None
+        columns = {"name": uplink.router_port, "mac": uplink.router_mac, "networks": [str(uplink.router_address)]}
+        ports.append(_Port("Logical_Router_Port", ("Logical_Router", uplink.router), columns, chassis))
+        ports.append(
+            _Port(
+                "Logical_Switch_Port",
+                external,
+                {
+                    "name": uplink.switch_port,
+                    "type": "router",
+                    "addresses": ["router"],
+                    "options": {"router-port": uplink.router_port},
+                },
+            )
+        )
     return list(datapaths), ports
 
 
@@ -266,17 +363,17 @@ def _existing_names(connection: Connection) -> dict[str, dict[str, str]]:
     }
 
 
-def build_topology(sandbox: Sandbox | str, document: Document) -> None:
+def build_topology(sandbox: Sandbox | str, document: Document, *, chassis: str = SANDBOX_CHASSIS) -> None:
     """Create every network's router, switch and ports that are not there yet,
     in one transaction through ovn-lbc's own client (``sandbox``: a Sandbox or
-    a remote, a cluster's comma list too).
+    a remote, a cluster's comma list too); uplinks' gateway ports on ``chassis``.
 
     One transaction whatever the size: 50,000 load balancers need 40,000
     ports, which as chains of ovn-nbctl calls under --timeout failed on a
     busy machine; one transact has no such clock.
     """
     remote = sandbox if isinstance(sandbox, str) else sandbox.nb_remote
-    datapaths, ports = _topology(document)
+    datapaths, ports = _topology(document, chassis)
     with connect(remote, DATABASE) as connection:
         existing = _existing_names(connection)
         operations: list[dict[str, Any]] = []
@@ -286,6 +383,14 @@ def build_topology(sandbox: Sandbox | str, document: Document) -> None:
                 continue  # as --may-exist: a port of that name stays as it is
             existing[port.table][port.columns["name"]] = ""
             row = {column: _value(value) for column, value in port.columns.items()}
+            if port.gateway_chassis is not None:
+                # Named as `ovn-nbctl lrp-set-gateway-chassis PORT CHASSIS 1` names it.
+                name = f"{port.columns['name']}_{port.gateway_chassis}"
+                gateway = {"name": name, "chassis_name": port.gateway_chassis, "priority": 1}
+                operations.append(
+                    {"op": "insert", "table": "Gateway_Chassis", "row": gateway, "uuid-name": f"gateway{number}"}
+                )
+                row["gateway_chassis"] = ["set", [["named-uuid", f"gateway{number}"]]]
             operations.append({"op": "insert", "table": port.table, "row": row, "uuid-name": f"port{number}"})
             children.setdefault(port.parent, []).append(["named-uuid", f"port{number}"])
         for number, (table, name) in enumerate(datapaths):
@@ -339,7 +444,8 @@ def show_in_sandbox(compilation: Compilation, inputs: Sequence[str]) -> str:
 
 def describe(sandbox: Sandbox, document: Document) -> str:
     """The Load_Balancer rows, their health checks, the Southbound monitors
-    and the load-balancing logical flows of every switch the rows act on."""
+    and the load-balancing logical flows of every switch the rows act on;
+    the NAT rows of forwards' default targets and their routers' DNAT flows."""
     sections = [
         ("Northbound Load_Balancer rows", sandbox.nbctl("list", "Load_Balancer")),
         (
@@ -357,6 +463,12 @@ def describe(sandbox: Sandbox, document: Document) -> str:
     ]
     if any(network.lb_group is not None for network in document.networks):
         sections.append(("Northbound Load_Balancer_Group rows", sandbox.nbctl("list", "Load_Balancer_Group")))
+    routers = [n.router for n in document.networks if any(f.default_target is not None for f in n.forwards)]
+    if routers:
+        sections.append(("Northbound NAT rows (forwards' default targets)", sandbox.nbctl("list", "NAT")))
+    for router in dict.fromkeys(routers):
+        flows = [line.strip() for line in sandbox.sbctl("lflow-list", router).splitlines() if "ct_dnat" in line]
+        sections.append((f"Logical flows of {router} that DNAT", "\n".join(flows) + "\n"))
     switches = (name for n in document.networks for table, name in n.datapaths() if table == "Logical_Switch")
     for switch in dict.fromkeys(switches):
         flows = [line.strip() for line in sandbox.sbctl("lflow-list", switch).splitlines() if "ct_lb_mark(" in line]

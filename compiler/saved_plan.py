@@ -23,9 +23,18 @@ planner would not have written is refused, by its number and why:
   guard showing the mark, or (a row the plan otherwise leaves alone) an
   ownership guard, a wait that selects it by ``_uuid`` and
   ``external_ids`` ``includes`` ``ovn-lbc:network``;
+- NAT (a forward's default target): ``insert`` of a dnat row carrying the
+  mark, guarded by a wait on the rows of its type and address (nobody made
+  one since the plan read them); ``mutate`` (the managed option, ``ovn-lbc:``
+  keys of ``external_ids``) and ``update`` (``logical_ip``) of one row by
+  ``_uuid``, guarded by a wait that shows the row with the mark (a mutate
+  writing the mark is an ``--adopt``). A NAT row is never deleted: it is
+  taken out of its router's ``nat``, which OVSDB makes a delete;
 - Logical_Switch, Logical_Router: only a ``mutate`` of ``load_balancer`` and
   ``load_balancer_group`` of a guarded row, attaching rows and groups the
-  plan makes or guards, detaching only owned rows and deleted groups;
+  plan makes or guards, detaching only owned rows and deleted groups; of a
+  router's ``nat`` too, inserting only NAT rows the plan inserts and taking
+  out only NAT rows a guard shows ovn-lbc's;
 - NB_Global: only the ``ovn-lbc:group:`` marks in ``external_ids``, of the
   groups the plan creates or deletes, under an NB_Global guard.
 
@@ -33,6 +42,10 @@ Anything else (another table, another column, an operation on a row the
 plan does not guard, a ``where`` that selects by anything but ``_uuid``) is
 refused. The guards themselves make the server refuse the plan, changing
 nothing, when the database moved since the plan was made.
+
+Why this module is long: it is one checker, a method per operation and table
+the planner writes, beside the forms it accepts; split, one form would be
+read in two places.
 """
 
 from __future__ import annotations
@@ -43,12 +56,19 @@ from typing import Any
 
 from .emit.ovsdb import DATABASE
 from .lower import GROUP_MARK_PREFIX, OWNER_KEY, USER_KEY_PREFIX
-from .ovsdb.state import GROUP_COLUMNS, HEALTH_CHECK_COLUMNS, LOAD_BALANCER_COLUMNS
-from .plan import DATAPATH_TABLES, MANAGED_OPTIONS
+from .ovsdb.state import GROUP_COLUMNS, HEALTH_CHECK_COLUMNS, LOAD_BALANCER_COLUMNS, NAT_COLUMNS
+from .plan import DATAPATH_TABLES, MANAGED_NAT_OPTIONS, MANAGED_OPTIONS
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _UUID_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*\Z")
-_TABLES = ("Load_Balancer", "Load_Balancer_Health_Check", "Load_Balancer_Group", "NB_Global", *DATAPATH_TABLES)
+_TABLES = (
+    "Load_Balancer",
+    "Load_Balancer_Health_Check",
+    "Load_Balancer_Group",
+    "NAT",
+    "NB_Global",
+    *DATAPATH_TABLES,
+)
 _KEYS = {
     "comment": {"op", "comment"},
     "wait": {"op", "table", "where", "columns", "until", "rows", "timeout"},
@@ -144,6 +164,21 @@ def _where_owned(where: Any) -> str | None:
     return uuid
 
 
+def _is_uuid_row(row: Any) -> bool:
+    """``{"_uuid": ["uuid", ID]}``: a row as a wait on the column _uuid shows it."""
+    return isinstance(row, dict) and list(row) == ["_uuid"] and _where_uuid([["_uuid", "==", row["_uuid"]]]) is not None
+
+
+def _where_nat_address(where: Any) -> tuple[str, str] | None:
+    """(type, external_ip) that ``[["type", "==", T], ["external_ip", "==", IP]]`` selects, or None."""
+    if not (isinstance(where, list) and len(where) == 2 and all(isinstance(c, list) and len(c) == 3 for c in where)):
+        return None
+    (column, verb, kind), (column2, verb2, address) = where
+    if [column, verb, column2, verb2] != ["type", "==", "external_ip", "=="]:
+        return None
+    return (kind, address) if isinstance(kind, str) and isinstance(address, str) else None
+
+
 def _where_name(where: Any) -> str | None:
     if isinstance(where, list) and len(where) == 1:
         clause = where[0]
@@ -171,7 +206,8 @@ class _Checker:
         self.proven_marks: dict[str, str] = {}  # mark key -> group _uuid, as the NB_Global guard checks them
         self.named: dict[str, tuple[str, Mapping[str, Any]]] = {}  # uuid-name -> (table, insert op)
         self.adopted: set[str] = set()  # Load_Balancer _uuids a mutate gives ovn-lbc's mark
-        self.deleted: dict[str, set[str]] = {"Load_Balancer": set(), "Load_Balancer_Group": set()}
+        self.deleted: dict[str, set[str]] = {"Load_Balancer": set(), "Load_Balancer_Group": set(), "NAT": set()}
+        self.nat_addresses: set[tuple[str, str]] = set()  # (type, external_ip) a guard shows the rows of
         self.inserted_groups: dict[str, str] = {}  # name -> the _uuid it is inserted with
         self.written_marks: dict[str, str] = {}
         self.dropped_marks: set[str] = set()
@@ -236,6 +272,11 @@ class _Checker:
                 raise self.refuse("an ownership guard shows the row it selects, by its _uuid")
             self.marked.add(uuid)
             return
+        if table == "NAT" and (address := _where_nat_address(where)) is not None:
+            if columns != ["_uuid"] or not (isinstance(rows, list) and all(_is_uuid_row(row) for row in rows)):
+                raise self.refuse("a guard on a NAT address shows the _uuid of each row it has")
+            self.nat_addresses.add(address)
+            return
         if table in ("Load_Balancer", "Load_Balancer_Group") and (name := _where_name(where)) is not None:
             if columns != ["_uuid"] or rows != []:
                 raise self.refuse("a guard by name checks that no row has the name")
@@ -245,6 +286,7 @@ class _Checker:
             "Load_Balancer": list(LOAD_BALANCER_COLUMNS),
             "Load_Balancer_Health_Check": list(HEALTH_CHECK_COLUMNS),
             "Load_Balancer_Group": list(GROUP_COLUMNS),
+            "NAT": list(NAT_COLUMNS),
             **{datapath: ["name"] for datapath in DATAPATH_TABLES},
         }.get(table)
         if expected is None:
@@ -435,6 +477,67 @@ class _Checker:
             else:
                 raise self.refuse(f"it mutates column {_brief(column)}, which ovn-lbc does not")
 
+    # -- NAT --------------------------------------------------------------------------------
+
+    def _insert_NAT(self) -> None:
+        if "uuid" in self.op:
+            raise self.refuse("ovn-lbc lets the server choose a NAT row's _uuid")
+        row = self._row(set(NAT_COLUMNS))
+        kind, address = row.get("type"), row.get("external_ip")
+        if kind != "dnat":
+            raise self.refuse(f"ovn-lbc makes only dnat NAT rows, not {_brief(kind)}")
+        if not isinstance(address, str) or (kind, address) not in self.nat_addresses:
+            raise self.refuse(f"no guard before it shows the dnat NAT rows of {_brief(address)}")
+        ids = _pairs(row.get("external_ids", ["map", []]))
+        if ids is None or OWNER_KEY not in ids:
+            raise self.refuse(f"the row lacks ovn-lbc's ownership mark ({OWNER_KEY})")
+        self._uuid_name("NAT")
+
+    def _owned_nat(self, uuid: str, *, adopting: bool = False) -> None:
+        row = self.guarded.get(("NAT", uuid))
+        if row is None:
+            raise self.refuse(f"no guard before it on NAT row {uuid}")
+        ids = _pairs(row.get("external_ids"))
+        if ids is None or (OWNER_KEY not in ids and not adopting and uuid not in self.adopted):
+            raise self.refuse(f"NAT row {uuid} is not ovn-lbc's: its guard shows no {OWNER_KEY} mark")
+
+    def _mutate_NAT(self) -> None:
+        uuid = self._target()
+        mutations = self._mutations()
+        adopting = any(
+            column == "external_ids" and verb == "insert" and OWNER_KEY in (_pairs(value) or {})
+            for column, verb, value in mutations
+        )
+        self._owned_nat(uuid, adopting=adopting)
+        if adopting:
+            self.adopted.add(uuid)
+        for column, verb, value in mutations:
+            if column == "external_ids":
+                self._map_mutation(column, verb, value, lambda key: key.startswith(USER_KEY_PREFIX))
+            elif column == "options":
+                self._map_mutation(column, verb, value, lambda key: key in MANAGED_NAT_OPTIONS)
+            else:
+                raise self.refuse(f"it mutates column {_brief(column)}, which ovn-lbc does not")
+
+    def _update_NAT(self) -> None:
+        self._owned_nat(self._target())
+        row = self._row({"logical_ip"})
+        if not isinstance(row.get("logical_ip"), str):
+            raise self.refuse("it updates nothing but a NAT row's logical_ip, a string")
+
+    def _take_out_nat(self, kind: str, ref: str, verb: str) -> None:
+        """A reference in a router's ``nat``: in, a row this plan inserts; out, an owned guarded row."""
+        if kind == "named-uuid":
+            if verb != "insert" or self._table_of(ref) != "NAT":
+                raise self.refuse(f"{ref!r} is not a NAT row this plan inserts")
+            return
+        if verb != "delete":
+            raise self.refuse(f"it puts NAT row {ref} in a router; ovn-lbc puts in only the rows it inserts")
+        self._owned_nat(ref)
+        if ref in self.adopted:
+            raise self.refuse(f"ovn-lbc deletes only rows it owned already, and adopts {ref} in this plan")
+        self.deleted["NAT"].add(ref)
+
     # -- Load_Balancer_Group ----------------------------------------------------------------
 
     def _insert_Load_Balancer_Group(self) -> None:
@@ -492,12 +595,14 @@ class _Checker:
             raise self.refuse(f"no guard before it on {table} row {uuid}")
         for column, verb, value in self._mutations():
             refs = _references(value)
-            if column not in ("load_balancer", "load_balancer_group") or refs is None:
-                raise self.refuse(
-                    f"it mutates {_brief(column)}; ovn-lbc changes only load_balancer and load_balancer_group"
-                )
+            columns = ("load_balancer", "load_balancer_group", *(("nat",) if table == "Logical_Router" else ()))
+            if column not in columns or refs is None:
+                names = ", ".join(columns[:-1]) + " and " + columns[-1]
+                raise self.refuse(f"it mutates {_brief(column)}; ovn-lbc changes only {names}")
             for kind, ref in refs:
-                if column == "load_balancer":
+                if column == "nat":
+                    self._take_out_nat(kind, ref, verb)
+                elif column == "load_balancer":
                     self._check_load_balancer_reference(kind, ref, verb)
                 elif kind == "named-uuid":
                     if verb != "insert" or self._table_of(ref) != "Load_Balancer_Group":

@@ -26,7 +26,7 @@ from .datapath import Datapath, DatapathError, Interface, Namespace
 from .ir import Document, Network
 from .lower import LoadBalancerRow
 from .ovsdb.client import OvsdbError
-from .sandbox import Sandbox, SandboxError, build_topology, describe, port_interfaces
+from .sandbox import Sandbox, SandboxError, build_topology, describe, port_interfaces, uplink_interface, uplinks
 
 CLIENT_PORT = "ovn-lbc-client"
 BACKEND_PORT = "ovn-lbc-backend"
@@ -156,7 +156,8 @@ def connect_client_switch(sandbox: Sandbox, router: str, switch: str, subnet: IP
 
 def plug(sandbox: Sandbox, datapath: Datapath, document: Document, rows: Sequence[LoadBalancerRow]) -> TrafficSandbox:
     """Namespaces for the file's switch ports, servers on the backends' target
-    ports, and a client on every switch the load balancers act on."""
+    ports, a client on every switch the load balancers act on, and one on
+    every uplink (outside the network, where a forward's traffic comes from)."""
     plugged = TrafficSandbox(sandbox, datapath, document, vips=vips_of(rows))
     interfaces = port_interfaces(document)
     owner: dict[IPAddress, str] = {}
@@ -233,6 +234,9 @@ def plug(sandbox: Sandbox, datapath: Datapath, document: Document, rows: Sequenc
                 CLIENT_MAC.format(number), (f"{IPAddress(int(subnet.network) + 10)}/24",), (str(subnet.ip),)
             )
             plugged.clients[switch] = add_client(sandbox, datapath, switch, client, number)
+    for uplink in uplinks(document):
+        number += 1
+        plugged.clients[uplink.switch] = add_client(sandbox, datapath, uplink.switch, uplink_interface(uplink), number)
     return plugged
 
 
@@ -339,8 +343,8 @@ def traffic_sandbox(
     ovn-controller. Everything is stopped and removed on the way out."""
     document = compilation.document
     with terminate_unwinds(), Sandbox(directory) as sandbox:
-        build_topology(sandbox, document)
         datapath = Datapath(sandbox.directory, sandbox.env, sandbox.sb_remote)
+        build_topology(sandbox, document, chassis=datapath.chassis)  # uplinks' gateway ports on its chassis
         try:
             datapath.start()
             plugged = plug(sandbox, datapath, document, compilation.changes.rows)

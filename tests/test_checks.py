@@ -116,6 +116,14 @@ CASES: list[tuple[str, str, str]] = [
         + "    forwards:\n      - listen_address: 192.0.2.10 #!\n        config: {target_address: 10.0.0.3}\n",
     ),
     (
+        "E315",
+        "default targets collide on a shared router",
+        NET
+        + "    forwards:\n      - listen_address: 192.0.2.20\n        config: {target_address: 10.0.0.3}\n"
+        + NET.replace("networks:\n", "").replace("name: n1", "name: n2").replace("row_prefix: p1", "row_prefix: p2")
+        + "    forwards:\n      - listen_address: 192.0.2.20\n        config: {target_address: 10.0.0.2} #!\n",
+    ),
+    (
         "W005",
         "no ports yet",
         lb(ports="[]").replace("listen_address: 192.0.2.10", "listen_address: 192.0.2.10 #!"),
@@ -272,6 +280,12 @@ CASES: list[tuple[str, str, str]] = [
     ),
     ("W003", "reject without health checks", lb(config="{reject: 'true'} #!")),
     (
+        "W006",
+        "options on a forward with only a default target",
+        NET + "    forwards:\n      - listen_address: 192.0.2.20\n"
+        "        config: {target_address: 10.0.0.3, skip_snat: 'true'} #!\n",
+    ),
+    (
         "W002",
         "health-check setting without healthcheck",
         lb(config="{healthcheck.interval: '5'} #!"),
@@ -289,6 +303,14 @@ SCRIPT_CASES: list[tuple[str, str, str]] = [
         lb(body="").replace(
             "        config: {}\n", f"        description: {'d' * (128 * 1024)} #!\n        config: {{}}\n"
         ),
+    ),
+    (
+        "E326",
+        "description over 128 KiB on a forward's NAT row",
+        NET
+        + "    forwards:\n      - listen_address: 192.0.2.20\n"
+        + f"        description: {'d' * (128 * 1024)} #!\n"
+        + "        config: {target_address: 10.0.0.3}\n",
     ),
     (
         "W004",

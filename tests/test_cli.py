@@ -227,6 +227,7 @@ _TABLES = [
     "Logical_Router",
     "Logical_Switch_Port",
     "NB_Global",
+    "NAT",
 ]
 
 

@@ -38,6 +38,7 @@ from compiler.traffic import (
 )
 
 from .conftest import ROOT, SAMPLES, require_ovn
+from .helpers import dump_table
 
 VIP = "10.171.5.10"
 
@@ -434,16 +435,42 @@ def test_a_backend_reaching_its_own_vip_is_answered(tmp_path: Path, snat: str | 
 
 
 def test_a_forwards_default_target_answers_ping_and_tcp(tmp_path: Path) -> None:
-    """A forward's default target is a whole-IP VIP with one target: every
-    ICMP echo and every port the forward does not name reach it, while a
-    named port goes to its own target."""
+    """A forward's default target is a dnat NAT row on the network's router,
+    as Incus writes it; OVN applies it to what comes in through the router's
+    distributed gateway port (the sandbox gives the router an uplink, as
+    Incus does). From a client on the uplink every ICMP echo and every port
+    the forward does not name reach the target, while its port entry (443)
+    still goes to its own target."""
     compilation, inputs = _file(tmp_path, sample="forward-and-lb.yaml")
     with traffic_sandbox(compilation, inputs) as plugged:
-        client = plugged.clients["incus-net49-ls-int"]
+        ovn = plugged.sandbox
+        (nat,) = dump_table(ovn, "NAT")
+        assert (nat["type"], nat["external_ip"], nat["logical_ip"], nat["options"]) == (
+            "dnat",
+            "10.171.5.20",
+            "10.135.209.9",
+            {"stateless": "false"},
+        )
+        assert nat["external_ids"]["ovn-lbc:network"] == "net49"
+        router = next(row for row in dump_table(ovn, "Logical_Router") if row["name"] == "incus-net49-lr")
+        assert router["nat"] == nat["_uuid"]
+        dnat = [line for line in ovn.sbctl("lflow-list", "incus-net49-lr").splitlines() if "lr_in_dnat" in line]
+        assert any(
+            'ip4.dst == 10.171.5.20 && inport == "incus-net49-lr-lrp-ext"' in line
+            and "ct_dnat_in_czone(10.135.209.9);" in line
+            for line in dnat
+        ), dnat
+        client = plugged.clients["incus-net49-lr-ext"]
+        assert client.interface.addresses == ("198.19.0.10/24",) and client.interface.gateways == ("198.19.0.1",)
         (target,) = (ns for ns in plugged.datapath.namespaces.values() if "10.135.209.9/24" in ns.interface.addresses)
         plugged.datapath.serve(target, "default-target", [22], [])
+        # Until ovn-controller has claimed the gateway port (its chassis-redirect port).
+        plugged.datapath.wait_until(
+            lambda: plugged.datapath.ping(client, "10.171.5.20", 1) == 1, 30, "the uplink's client reaching the forward"
+        )
         before = plugged.datapath.icmp_echoes_received(target)
         assert plugged.datapath.ping(client, "10.171.5.20", 5) == 5
         assert plugged.datapath.icmp_echoes_received(target) - before == 5
         assert plugged.datapath.ask(client, "10.171.5.20", 22, "tcp", 5) == {"default-target": 5}
         assert plugged.datapath.ask(client, "10.171.5.20", 443, "tcp", 5) == {"u1": 5}
+        assert set(plugged.datapath.peers(target)) == {"198.19.0.10"}  # DNAT only: the client's own address

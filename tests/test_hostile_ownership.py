@@ -234,3 +234,58 @@ def test_a_saved_destroy_plan_is_refused_once_the_groups_mark_is_gone(
     assert f"ovn-lbc's mark of group '{GROUP}'" in err and "nothing was applied" in err
     assert table_json(ovn, "Load_Balancer_Group") == before
     assert len(dump_table(ovn, "Load_Balancer")) == 2
+
+
+# -- NAT rows of others, on ovn-lbc's router and beside it ------------------------------------------
+
+
+FORWARD_SAMPLE = SAMPLES / "forward-and-lb.yaml"
+
+
+def _foreign_nat(ovn: Sandbox, owned: set[str]) -> tuple[Any, Any]:
+    """Every NAT row but ``owned`` exactly as ovsdb-server holds it, and each router's
+    other references, by name."""
+    tables = json.loads(table_json(ovn, "NAT"))
+    uuid_at = tables["headings"].index("_uuid")
+    rows = sorted((row for row in tables["data"] if row[uuid_at][1] not in owned), key=lambda row: row[uuid_at][1])
+    refs = {}
+    for router in dump_table(ovn, "Logical_Router"):
+        nat = router["nat"] if isinstance(router["nat"], list) else [router["nat"]]
+        refs[router["name"]] = sorted(set(nat) - owned)
+    return rows, refs
+
+
+def _owned_nat(ovn: Sandbox) -> set[str]:
+    return {row["_uuid"] for row in dump_table(ovn, "NAT") if row["external_ids"].get("ovn-lbc:network") == "net49"}
+
+
+def test_nat_rows_of_others_are_never_touched(ovn: Sandbox, tmp_path: Path) -> None:
+    """On ovn-lbc's router: a dnat of another address, an snat of the forward's
+    own address (Incus pairs one with a NIC's external address), a row another
+    ovn-lbc network owns; beside it, a dnat of the forward's address on another
+    router. Through apply, a new target, no default target and destroy, each
+    stays byte-identical and in its router."""
+    build_topology(ovn, compile_files([str(FORWARD_SAMPLE)]).document)
+    router = "incus-net49-lr"
+    ovn.nbctl("lr-nat-add", router, "dnat", "10.171.5.99", "10.135.209.3")
+    ovn.nbctl("lr-nat-add", router, "snat", "10.171.5.20", "10.135.209.9")
+    ovn.nbctl("lr-nat-add", router, "dnat", "10.171.5.98", "10.135.209.2")
+    other = next(row["_uuid"] for row in dump_table(ovn, "NAT") if row["external_ip"] == "10.171.5.98")
+    ovn.nbctl("set", "NAT", other, 'external_ids:"ovn-lbc:network"=net50')
+    ovn.nbctl("lr-add", "elsewhere", "--", "lr-nat-add", "elsewhere", "dnat", "10.171.5.20", "10.0.0.9")
+    pristine = _foreign_nat(ovn, set())
+    assert len(pristine[0]) == 4
+
+    data = yaml.safe_load(FORWARD_SAMPLE.read_text(encoding="utf-8"))
+    moved = tmp_path / "moved.yaml"
+    data["networks"][0]["forwards"][0]["config"]["target_address"] = "10.135.209.8"
+    moved.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    port_only = tmp_path / "port-only.yaml"
+    del data["networks"][0]["forwards"][0]["config"]["target_address"]
+    port_only.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    for path in (FORWARD_SAMPLE, FORWARD_SAMPLE, moved, port_only, FORWARD_SAMPLE):
+        assert main(["apply", str(path), "--db", ovn.nb_remote]) == 0
+        assert _foreign_nat(ovn, _owned_nat(ovn)) == pristine, path
+    assert len(_owned_nat(ovn)) == 1
+    assert main(["destroy", str(FORWARD_SAMPLE), "--db", ovn.nb_remote]) == 0
+    assert _owned_nat(ovn) == set() and _foreign_nat(ovn, set()) == pristine

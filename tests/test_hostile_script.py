@@ -182,7 +182,7 @@ def _two_networks() -> Compilation:
 def test_a_split_script_says_it_is_not_atomic_in_its_header_and_a_warning() -> None:
     compilation = _two_networks()
     script = nbctl_script(compilation.changes, ["x"], budget=0)  # one transaction per row
-    rows = len(compilation.changes.rows)
+    rows = len(compilation.changes.rows) + len(compilation.changes.nats)  # a NAT row is a row too
     assert script.transactions == rows + 1  # and one that attaches the group
     header = script.text.split("set -eu", 1)[0]
     assert "NOT ATOMIC" in header and f"{rows + 1} transactions" in header and "ovn-lbc apply" in header

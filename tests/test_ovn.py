@@ -18,7 +18,9 @@ from .helpers import apply_script, compile_text, dump_table, lb_flows
 
 
 def nb_state(ovn: Sandbox) -> dict[str, Any]:
-    """Every Load_Balancer by name, health checks inlined, attachments by name.
+    """Every Load_Balancer by name, health checks inlined, attachments by name;
+    and every router's NAT row as "NAT <type> <external_ip> on <router>" (as
+    lower.NatRow.name calls it), since NAT rows have no name.
 
     UUIDs differ from run to run; names and contents are what must match.
     """
@@ -52,6 +54,13 @@ def nb_state(ovn: Sandbox) -> dict[str, Any]:
                         by_uuid[uuid]["attached"].append(f"{where} via {groups[group]['name']}")
     for lb in state.values():
         lb["attached"].sort()
+    nats = {row["_uuid"]: row for row in dump_table(ovn, "NAT")}
+    for router in dump_table(ovn, "Logical_Router"):
+        for uuid in _refs(router["nat"]):
+            nat = nats[uuid]
+            state[f"NAT {nat['type']} {nat['external_ip']} on {router['name']}"] = {
+                column: nat[column] for column in ("logical_ip", "options", "external_ids", "logical_port")
+            } | {"uuid": uuid}
     return state
 
 
@@ -74,7 +83,11 @@ def applied(ovn: Sandbox, sample: Path) -> Any:
 def test_sample_rows_are_what_the_compiler_meant(ovn: Sandbox, sample: Path) -> None:
     compilation = applied(ovn, sample)
     state = nb_state(ovn)
-    assert set(state) == {row.name for row in compilation.changes.rows}
+    assert set(state) == {row.name for row in compilation.changes.rows} | {n.name for n in compilation.changes.nats}
+    for nat in compilation.changes.nats:
+        got = state[nat.name]
+        assert (got["logical_ip"], got["options"]) == (nat.logical_ip, dict(nat.options))
+        assert got["external_ids"] == dict(nat.external_ids) and got["logical_port"] == []
     for row in compilation.changes.rows:
         got = state[row.name]
         assert got["protocol"] == row.protocol
@@ -100,8 +113,15 @@ def test_running_the_script_twice_changes_nothing(ovn: Sandbox, sample: Path) ->
     first = nb_state(ovn)
     first_checks = len(dump_table(ovn, "Load_Balancer_Health_Check"))
     apply_script(ovn, compilation)
-    assert nb_state(ovn) == first  # same rows, same UUIDs, no duplicates
+    again = nb_state(ovn)
+    # Same rows, no duplicates; the same UUIDs but for NAT rows, which the
+    # script makes again (a NAT row has no name to find it by).
+    assert without_uuids(again) == without_uuids(first)
+    assert {k: v for k, v in again.items() if not k.startswith("NAT ")} == {
+        k: v for k, v in first.items() if not k.startswith("NAT ")
+    }
     assert len(dump_table(ovn, "Load_Balancer_Health_Check")) == first_checks
+    assert len(dump_table(ovn, "NAT")) == len(compilation.changes.nats)
 
 
 def test_ipv4_pool_is_what_incus_creates(ovn: Sandbox) -> None:
@@ -188,16 +208,21 @@ def test_ipv6_health_checks_use_the_eui64_source(ovn: Sandbox) -> None:
 def test_forward_beside_load_balancer(ovn: Sandbox) -> None:
     applied(ovn, SAMPLES / "forward-and-lb.yaml")
     state = nb_state(ovn)
-    # The default target is a whole-IP VIP, in the tcp and the udp row (as Incus does).
-    assert state["incus-net49-lb-10.171.5.20-tcp"]["vips"] == {
-        "10.171.5.20": "10.135.209.9",
-        "10.171.5.20:443": "10.135.209.2:8443",
-    }
-    assert state["incus-net49-lb-10.171.5.20-udp"]["vips"] == {"10.171.5.20": "10.135.209.9"}
+    # The port entry is a VIP of the tcp row; the default target a dnat NAT
+    # row on the router, as Incus writes it since July 2026: no udp row, no
+    # port-less VIP.
+    assert state["incus-net49-lb-10.171.5.20-tcp"]["vips"] == {"10.171.5.20:443": "10.135.209.2:8443"}
+    assert "incus-net49-lb-10.171.5.20-udp" not in state
     assert state["incus-net49-lb-10.171.5.20-tcp"]["health_checks"] == []
+    nat = state["NAT dnat 10.171.5.20 on incus-net49-lr"]
+    assert (nat["logical_ip"], nat["options"]) == ("10.135.209.9", {"stateless": "false"})
+    assert nat["external_ids"] == {"ovn-lbc:kind": "forward", "ovn-lbc:network": "net49"}
     flows = lb_flows(ovn, "incus-net49-ls-int")
     assert any("ip4.dst == 10.171.5.20 && tcp.dst == 443" in f and "backends=10.135.209.2:8443" in f for f in flows)
-    assert any("ip4.dst == 10.171.5.20)" in f and "backends=10.135.209.9)" in f for f in flows), flows
+    assert not any("backends=10.135.209.9" in f for f in flows), flows
+    # The sandbox gave the router an uplink whose gateway port makes the row take effect.
+    dnat = [line for line in ovn.sbctl("lflow-list", "incus-net49-lr").splitlines() if "ct_dnat_in_czone" in line]
+    assert any('ip4.dst == 10.171.5.20 && inport == "incus-net49-lr-lrp-ext"' in line for line in dnat), dnat
 
 
 def test_port_ranges_follow_lxd_target_port_rules(ovn: Sandbox) -> None:
@@ -234,7 +259,7 @@ def test_any_string_is_stored_byte_exact_and_never_executed(ovn: Sandbox, tmp_pa
 def test_split_transactions_give_the_same_rows(ovn: Sandbox, tmp_path: Path) -> None:
     compilation = compile_files([str(SAMPLES / "forward-and-lb.yaml")])
     script = nbctl.emit_nbctl(compilation.changes, ["forward-and-lb.yaml"], budget=500)
-    assert script.count('ovn-nbctl "$@"') == len(compilation.changes.rows)
+    assert script.count('ovn-nbctl "$@"') == len(compilation.changes.rows) + len(compilation.changes.nats)
     assert "Split here" in script
     build_topology(ovn, compilation.document)
     result = ovn.run_script(script)

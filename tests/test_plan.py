@@ -200,14 +200,11 @@ EDITS: dict[str, tuple[Callable[[Any], None], dict[tuple[str, str], int]]] = {
         },
     ),
     "remove-every-port": (_remove_every_port, {("delete", "Load_Balancer"): 1}),
+    # A forward with only a default target: no Load_Balancer row, a dnat NAT
+    # row in the router's nat (and the deleted row's weak references go by themselves).
     "replace-load-balancer-by-forward": (
         _remove_load_balancer,
-        {
-            ("delete", "Load_Balancer"): 1,
-            ("insert", "Load_Balancer"): 2,
-            ("mutate", "Logical_Router"): 1,
-            ("mutate", "Logical_Switch"): 1,
-        },
+        {("delete", "Load_Balancer"): 1, ("insert", "NAT"): 1, ("mutate", "Logical_Router"): 1},
     ),
 }
 
@@ -306,7 +303,7 @@ def outside_owned_rows(dump: str) -> Any:
     tables = tables_from_dump(dump)
     owned = {
         uuid
-        for table in ("Load_Balancer", "Load_Balancer_Health_Check")
+        for table in ("Load_Balancer", "Load_Balancer_Health_Check", "NAT")
         for uuid, row in tables[table].items()
         if _owned(row)
     }
@@ -346,6 +343,10 @@ def test_foreign_rows_stay_byte_identical_through_apply_edit_and_destroy(
     # A row another ovn-lbc network owns, even with one of our names' shapes.
     ovn.nbctl("lb-add", "other-net-lb", "192.0.2.3:80", "10.0.0.3:80")
     ovn.nbctl("set", "Load_Balancer", "other-net-lb", f'external_ids:"{OWNER}"=net50')
+    # NAT rows of others on our router: another address's dnat, and an snat of
+    # the forward's own address (Incus's pair for a NIC's external address).
+    ovn.nbctl("lr-nat-add", "incus-net49-lr", "dnat", "10.171.5.99", "10.135.209.3")
+    ovn.nbctl("lr-nat-add", "incus-net49-lr", "snat", "10.171.5.20", "10.135.209.9")
     pristine = nb_dump(ovn)
     expected = outside_owned_rows(pristine)
 
@@ -354,12 +355,19 @@ def test_foreign_rows_stay_byte_identical_through_apply_edit_and_destroy(
     assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
     assert outside_owned_rows(nb_dump(ovn)) == expected
     data = load("forward-and-lb.yaml")
+    data["networks"][0]["forwards"][0]["config"]["target_address"] = "10.135.209.8"  # the NAT row changes
+    assert main(["apply", str(write(tmp_path / "target.yaml", data)), "--db", ovn.nb_remote]) == 0
+    assert outside_owned_rows(nb_dump(ovn)) == expected
     data["networks"][0]["load_balancers"][0]["backends"][1]["target_port"] = "2222"
     data["networks"][0]["forwards"] = []
     edited = write(tmp_path / "edited.yaml", data)
     assert main(["apply", str(edited), "--db", ovn.nb_remote]) == 0
     assert outside_owned_rows(nb_dump(ovn)) == expected
     assert sorted(uuids_by_name(ovn)) == ["foreign-hc", "foreign-lb", NAME, "other-net-lb"]
+    assert sorted((row["type"], row["external_ip"]) for row in dump_table(ovn, "NAT")) == [
+        ("dnat", "10.171.5.99"),
+        ("snat", "10.171.5.20"),
+    ]
 
     text = plan_text(ovn, edited, capsys, "--destroy")
     assert f"  - load balancer {NAME}" in text
@@ -449,6 +457,7 @@ def test_a_plan_from_a_dump_or_a_backup_equals_the_live_plan(
     data = load("forward-and-lb.yaml")
     data["networks"][0]["load_balancers"][0]["config"]["healthcheck.interval"] = "9"
     data["networks"][0]["forwards"][0]["ports"][0]["target_port"] = "9443"
+    data["networks"][0]["forwards"][0]["config"]["target_address"] = "10.135.209.8"  # its NAT row
     edited = write(tmp_path / "edited.yaml", data)
     live_json = plan_json(ovn, edited, capsys)
     live_text = plan_text(ovn, edited, capsys)
@@ -466,6 +475,7 @@ def test_a_plan_from_a_dump_or_a_backup_equals_the_live_plan(
         offline_text = capsys.readouterr().out
         assert offline_text.split("\n", 1)[1] == live_text.split("\n", 1)[1]  # all but "against ..."
     assert len(live_json) > 3
+    assert operations(live_json)[("update", "NAT")] == 1
 
 
 def test_a_file_that_is_no_dump_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,6 +7,15 @@ the script twice gives the same rows with the same UUIDs. (Deleting and
 re-creating in one transaction leaves dangling weak references in
 Logical_Router.load_balancer on ovsdb-server 3.1.)
 
+A forward's default target, a router's dnat NAT row, is the exception: a NAT
+row has no name to find it by in a later ``set``, and ``--may-exist
+lr-nat-add`` fails when the target changed and cannot write external_ids.
+So, as Incus does on every change of a forward, the row of that address is
+deleted (``--if-exists lr-nat-del ROUTER dnat ADDRESS``) and made again
+(``create NAT`` with every column, then ``add Logical_Router ROUTER nat``):
+a second run gives the same row under a new UUID. Nothing refers to a NAT
+row but its router, so no reference is left dangling.
+
 Arguments are gathered with ``set -- "$@" ...`` so that a comment can stand
 before each load balancer and still everything goes to one invocation.
 
@@ -16,9 +25,10 @@ What the script guards against, and how:
   copy of the database and inserts it when missing; Load_Balancer has no
   index on ``name``, so two runs could both insert it. Each transaction
   therefore starts with a ``get`` of the column every row it may create is
-  added to (its first datapath's ``load_balancer``, or its group's): ovn-nbctl
-  verifies at commit that what ``get`` read is unchanged and otherwise retries
-  on a fresh copy, where the row exists. A group is created only in the
+  added to (its first datapath's ``load_balancer``, or its group's, or for a
+  NAT row its router's ``nat``): ovn-nbctl verifies at commit that what
+  ``get`` read is unchanged and otherwise retries on a fresh copy, where the
+  row exists. A group is created only in the
   first transaction and only when a lookup just before found none; OVN's
   unique index on group names makes a second creator fail, writing nothing.
 - Names. Every name follows its command's name, where ovn-nbctl takes any
@@ -46,7 +56,7 @@ from dataclasses import dataclass, field
 import jinja2
 
 from ..diagnostics import Diagnostic, Span, error, warning
-from ..lower import GroupRow, LoadBalancerRow, NorthboundChanges, datapath_span, value_span
+from ..lower import GroupRow, LoadBalancerRow, NatRow, NorthboundChanges, datapath_span, nat_value_span, value_span
 from ..resources import resource_dir
 from ..version import __version__
 
@@ -93,9 +103,9 @@ class Block:
     lines: tuple[str, ...]
     size: int  # bytes of the kernel's argv copy, exact
     source: Span
-    # (table, name) whose column the block's row joins when it is new: the
+    # (table, name, column) the block's row joins when it is new: the
     # transaction verifies that column (see the module's docstring).
-    verify: tuple[str, str] | None = None
+    verify: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +142,13 @@ class _Quoter:
     def row(self, row: LoadBalancerRow, text: str, column: str, key: str = "") -> str:
         if len(text) >= _SHORT:  # else short enough whatever its characters: no need to look closer
             self._check(text, lambda: value_span(row, column, key), lambda: f"the {_what(column, key)} of {row.name}")
+        return shell_quote(text)
+
+    def nat(self, nat: NatRow, text: str, column: str, key: str = "") -> str:
+        if len(text) >= _SHORT:
+            self._check(
+                text, lambda: nat_value_span(nat, column, key), lambda: f"the {_what(column, key)} of {nat.name[:80]}"
+            )
         return shell_quote(text)
 
     def group(self, group: GroupRow, text: str, datapath: tuple[str, str] | None = None) -> str:
@@ -174,11 +191,11 @@ def _what(column: str, key: str) -> str:
     return f"{column} entry {key[:60]!r}" if key else column
 
 
-def _verify_target(row: LoadBalancerRow) -> tuple[str, str] | None:
-    """The row that gains a reference when this row is created: its group, or its first datapath."""
+def _verify_target(row: LoadBalancerRow) -> tuple[str, str, str] | None:
+    """The column that gains a reference when this row is created: its group's, or its first datapath's."""
     if row.group is not None:
-        return "Load_Balancer_Group", row.group
-    return row.datapaths[0] if row.datapaths else None
+        return "Load_Balancer_Group", row.group, "load_balancer"
+    return (*row.datapaths[0], "load_balancer") if row.datapaths else None
 
 
 def _row_commands(
@@ -193,14 +210,12 @@ def _row_commands(
         return quote.row(row, text, column, key)
 
     name = q(row.name, "name")
-    # lb-add creates the row when it is missing; the set below overwrites every
-    # column either way. lb-add refuses a protocol for a port-less VIP, so give
-    # it a VIP with a port when there is one (the set fixes the protocol).
-    port_vips = [(k, v) for k, v in row.vips if k != row.listen_address]
-    vip, targets = (port_vips or list(row.vips))[0]
-    protocol = [row.protocol] if port_vips else []
+    # lb-add creates the row when it is missing (every VIP has a port: E302
+    # forbids port-less load balancers, and a forward's default target is a NAT
+    # row); the set below overwrites every column either way.
+    vip, targets = row.vips[0]
     commands: list[Command] = [
-        (["--may-exist", "lb-add", name, q(vip, "vips", vip), q(targets, "vips", vip), *protocol], [])
+        (["--may-exist", "lb-add", name, q(vip, "vips", vip), q(targets, "vips", vip), row.protocol], [])
     ]
     hc_names = []
     for number, check in enumerate(row.health_checks, start=1):
@@ -244,6 +259,37 @@ def _row_commands(
 
 _ATTACH = {"Logical_Router": "lr-lb-add", "Logical_Switch": "ls-lb-add"}
 _DETACH = {"Logical_Router": "lr-lb-del", "Logical_Switch": "ls-lb-del"}
+
+
+def _nat_commands(nat: NatRow, index: int, quote: _Quoter) -> list[Command]:
+    """Delete the router's row of this type and address, if any, and make it again (see the docstring)."""
+    router = quote.nat(nat, nat.router, "router")
+    address = quote.nat(nat, nat.external_ip, "external_ip")
+    columns = [
+        quote.nat(nat, f"type={ovsdb_string(nat.type)}", "type"),
+        quote.nat(nat, f"external_ip={ovsdb_string(nat.external_ip)}", "external_ip"),
+        quote.nat(nat, f"logical_ip={ovsdb_string(nat.logical_ip)}", "logical_ip"),
+        *(quote.nat(nat, f"options:{ovsdb_string(k)}={ovsdb_string(v)}", "options", k) for k, v in nat.options),
+        *(
+            quote.nat(nat, f"external_ids:{ovsdb_string(k)}={ovsdb_string(v)}", "external_ids", k)
+            for k, v in nat.external_ids
+        ),
+    ]
+    return [
+        (["--if-exists", "lr-nat-del", router, nat.type, address], []),
+        ([f"--id=@nat{index}", "create", "NAT"], columns),
+        (["add", "Logical_Router", router, "nat", f"@nat{index}"], []),
+    ]
+
+
+def _nat_block(nat: NatRow, index: int, quote: _Quoter) -> Block:
+    source = f"{nat.source.file}:{nat.source.line}"
+    headline = f"default target of forward {nat.external_ip} of network {nat.network}, from {source}"
+    comments = [comment_text(headline), comment_text(f"a {nat.type} NAT row on router {nat.router}")]
+    if nat.description:
+        comments.append(comment_text(f"description: {nat.description}"))
+    verify = ("Logical_Router", nat.router, "nat")
+    return _block(comments, _nat_commands(nat, index, quote), nat.source, verify)
 
 
 def _group_commands(group: GroupRow, index: int, quote: _Quoter) -> list[Command]:
@@ -293,7 +339,7 @@ def _lines(commands: Sequence[Command]) -> list[str]:
     return lines
 
 
-def _block(comments: list[str], commands: list[Command], source: Span, verify: tuple[str, str] | None) -> Block:
+def _block(comments: list[str], commands: list[Command], source: Span, verify: tuple[str, str, str] | None) -> Block:
     return Block(tuple(comments), tuple(_lines(commands)), _size(commands), source, verify)
 
 
@@ -362,8 +408,8 @@ def _group_prelude(group: GroupRow, index: int, quote: _Quoter) -> _GroupPrelude
     )
 
 
-def _verify_command(target: tuple[str, str]) -> Command:
-    return (["get", target[0], shell_quote(target[1]), "load_balancer"], [])
+def _verify_command(target: tuple[str, str, str]) -> Command:
+    return (["get", target[0], shell_quote(target[1]), target[2]], [])
 
 
 @functools.cache
@@ -380,15 +426,15 @@ def _template() -> jinja2.Template:
 
 
 def _partition(
-    blocks: Sequence[Block], budget: int, first_used: int, first_verified: set[tuple[str, str]]
+    blocks: Sequence[Block], budget: int, first_used: int, first_verified: set[tuple[str, str, str]]
 ) -> list[Transaction]:
     """Blocks in order, into as few transactions as the budget allows (one
     whenever everything fits): a new one only when the next block, with the
     verification it needs, would pass the budget. A block too big on its own
     still gets a transaction of its own."""
-    groups: list[tuple[list[Block], list[tuple[str, str]]]] = []
+    groups: list[tuple[list[Block], list[tuple[str, str, str]]]] = []
     used = 0
-    verified: set[tuple[str, str]] = set()
+    verified: set[tuple[str, str, str]] = set()
     for block in blocks:
         if not groups:
             groups.append(([], []))
@@ -423,9 +469,10 @@ def nbctl_script(changes: NorthboundChanges, inputs: Sequence[str], *, budget: i
     group_datapaths = {group.name: group.datapaths for group in changes.groups}
     blocks = [_row_block(row, index, group_datapaths, quote) for index, row in enumerate(changes.rows, start=1)]
     blocks.extend(_group_block(group, index, quote) for index, group in enumerate(changes.groups, start=1))
+    blocks.extend(_nat_block(nat, index, quote) for index, nat in enumerate(changes.nats, start=1))
     preludes = [_group_prelude(group, index, quote) for index, group in enumerate(changes.groups, start=1)]
     # The first transaction finds or creates the groups, which verifies them there.
-    first_verified = {("Load_Balancer_Group", group.name) for group in changes.groups}
+    first_verified = {("Load_Balancer_Group", group.name, "load_balancer") for group in changes.groups}
     transactions = _partition(blocks, budget, sum(p.size for p in preludes), first_verified)
     count = len(transactions)
     diagnostics: list[Diagnostic] = list(quote.too_long)
@@ -445,6 +492,7 @@ def nbctl_script(changes: NorthboundChanges, inputs: Sequence[str], *, budget: i
         version=__version__,
         inputs=comment_text(", ".join(inputs)),
         row_count=len(changes.rows),
+        nat_count=len(changes.nats),
         groups=preludes,
         transaction_words="one transaction" if count <= 1 else f"{count} transactions (see the split comments)",
         split=count > 1,

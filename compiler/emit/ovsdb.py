@@ -16,6 +16,12 @@ The transaction makes the same rows as the shell script, for machines:
 - one ``mutate`` per router and switch inserting its rows. A server-side
   mutation, not a rewrite of the column: the deleted rows' weak references
   vanish on commit instead of being written back;
+- a forward's default target (a NAT row, not a root row): a ``wait`` that no
+  NAT row of its type has its address, its ``insert``, and its router's
+  ``mutate`` takes it into ``nat`` with the load balancers. OVSDB has no
+  "insert unless it exists" and a NAT row no name to delete it by, so sending
+  the transaction again fails at that wait and changes nothing (as it does at
+  a group's insert); ``plan``/``apply`` change the row in place;
 - with groups: each ``insert`` gives the group ovn-lbc's UUID for its name,
   and one ``mutate`` of NB_Global writes the marks that say ovn-lbc made
   them (compiler/plan.py: only such a group is ever deleted). On a database
@@ -33,16 +39,26 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..lower import GROUP_MARK_PREFIX, OWNER_KEY, HealthCheckRow, LoadBalancerRow, NorthboundChanges, Pairs
+from ..lower import (
+    GROUP_MARK_PREFIX,
+    OWNER_KEY,
+    HealthCheckRow,
+    LoadBalancerRow,
+    NatRow,
+    NorthboundChanges,
+    Pairs,
+)
 from ..ovsdb.state import (
     GROUP_COLUMNS,
     HEALTH_CHECK_COLUMNS,
     LOAD_BALANCER_COLUMNS,
+    NAT_COLUMNS,
     encode_group,
     encode_health_check,
     encode_load_balancer,
+    encode_nat,
 )
-from ..plan import Datapath, MapDiff, Plan, RowChange
+from ..plan import Datapath, MapDiff, NatChange, Plan, RowChange
 from ..version import __version__
 
 DATABASE = "OVN_Northbound"
@@ -96,6 +112,29 @@ def _insert_load_balancer(row: LoadBalancerRow, uuid_name: str, hc_names: Sequen
     }
 
 
+def _insert_nat(row: NatRow, uuid_name: str) -> dict[str, Any]:
+    """A NAT row, with exactly the columns a plan reads and guards."""
+    return {
+        "op": "insert",
+        "table": "NAT",
+        "row": {
+            "type": row.type,
+            "external_ip": row.external_ip,
+            "logical_ip": row.logical_ip,
+            "options": _map(row.options),
+            "external_ids": _map(row.external_ids),
+        },
+        "uuid-name": uuid_name,
+    }
+
+
+def nat_address_guard(nat_type: str, external_ip: str, uuids: Sequence[str]) -> dict[str, Any]:
+    """A ``wait`` that fails unless the NAT rows of this type and external_ip
+    are exactly ``uuids`` (none, DB-blind): nobody made one since the read."""
+    where = [["type", "==", nat_type], ["external_ip", "==", external_ip]]
+    return _guard("NAT", where, ["_uuid"], [{"_uuid": ["uuid", uuid]} for uuid in uuids])
+
+
 def _insert_group(name: str, members: list[Any], uuid_name: str, uuid: str) -> dict[str, Any]:
     """The group with the _uuid its mark records (ovsdb-server takes a client's
     ``uuid`` since OVS 2.13), so the mark can be written in this transaction."""
@@ -126,12 +165,15 @@ def _row_ops(row: LoadBalancerRow, index: int) -> tuple[list[dict[str, Any]], st
     return ops, lb_name
 
 
+Origin = LoadBalancerRow | NatRow | None
+
+
 @dataclass(frozen=True, slots=True)
 class Transaction:
     """The request's params and, for each operation, the row it serves (or None)."""
 
     params: list[Any]
-    origins: list[LoadBalancerRow | None]
+    origins: list[Origin]
 
 
 def _comment(inputs: Sequence[str]) -> dict[str, Any]:
@@ -145,7 +187,7 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
     and ``apply`` read the database and handle an existing one."""
     ops: list[Any] = [_comment(inputs)]
     # Each datapath once, with the first row that needs it, to say where it is named.
-    needed_by: dict[tuple[str, str], LoadBalancerRow | None] = {}
+    needed_by: dict[tuple[str, str], Origin] = {}
     first_member: dict[str, LoadBalancerRow] = {}
     for row in changes.rows:
         for key in row.datapaths:
@@ -155,10 +197,15 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
     for group in changes.groups:
         for key in group.datapaths:
             needed_by.setdefault(key, first_member.get(group.name))
-    origins: list[LoadBalancerRow | None] = [None] * len(ops)
+    for nat in changes.nats:
+        needed_by.setdefault(("Logical_Router", nat.router), nat)
+    origins: list[Origin] = [None] * len(ops)
     for (table, name), origin in needed_by.items():
         ops.append(_guard(table, [["name", "==", name]], ["name"], [{"name": name}]))
         origins.append(origin)
+    for nat in changes.nats:
+        ops.append(nat_address_guard(nat.type, nat.external_ip, ()))
+        origins.append(nat)
     attach_rows: dict[tuple[str, str], list[Any]] = {key: [] for key in needed_by}
     attach_groups: dict[tuple[str, str], list[Any]] = {key: [] for key in needed_by}
     group_members: dict[str, list[Any]] = {group.name: [] for group in changes.groups}
@@ -179,12 +226,18 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
         marks = [(group.mark_key, group.uuid) for group in changes.groups]
         ops.append({"op": "mutate", "table": "NB_Global", "where": [], "mutations": _mark_mutations(marks, [])})
         origins.append(None)
+    attach_nats: dict[tuple[str, str], list[Any]] = {key: [] for key in needed_by}
+    for number, nat in enumerate(changes.nats, start=1):
+        ops.append(_insert_nat(nat, f"nat{number}"))
+        origins.append(nat)
+        attach_nats[("Logical_Router", nat.router)].append(["named-uuid", f"nat{number}"])
     for (table, name), origin in needed_by.items():
         mutations = [
             [column, "insert", ["set", refs]]
             for column, refs in (
                 ("load_balancer", attach_rows[(table, name)]),
                 ("load_balancer_group", attach_groups[(table, name)]),
+                ("nat", attach_nats[(table, name)]),
             )
             if refs
         ]
@@ -223,10 +276,10 @@ def ownership_guard(uuid: str, network: str) -> dict[str, Any]:
     return _guard("Load_Balancer", where, ["_uuid"], [{"_uuid": ["uuid", uuid]}])
 
 
-def _guards(plan: Plan) -> Iterator[tuple[dict[str, Any], LoadBalancerRow | None]]:
+def _guards(plan: Plan) -> Iterator[tuple[dict[str, Any], Origin]]:
     """A ``wait`` for everything the plan read and acts on: if another client
     changed it since, the whole transaction fails instead of overwriting."""
-    datapaths: dict[str, tuple[Datapath, LoadBalancerRow | None]] = {}
+    datapaths: dict[str, tuple[Datapath, Origin]] = {}
     # Load_Balancer rows already guarded (whole, by a row change): a group member needs no other guard.
     guarded = {change.existing.uuid for change in plan.changes if change.existing is not None}
     for change in plan.changes:
@@ -254,6 +307,15 @@ def _guards(plan: Plan) -> Iterator[tuple[dict[str, Any], LoadBalancerRow | None
                 yield ownership_guard(uuid, network), None
         for datapath in (*group.attach, *group.detach):
             datapaths.setdefault(datapath.uuid, (datapath, None))
+    for nat in plan.nats:
+        if nat.wanted is not None and nat.existing is None:
+            yield nat_address_guard(nat.wanted.type, nat.external_ip, nat.same_address), nat.wanted
+        elif nat.existing is not None:
+            row = [encode_nat(nat.existing)]
+            yield _guard("NAT", _where_uuid(nat.existing.uuid), NAT_COLUMNS, row), nat.wanted
+        if nat.action != "change":  # its routers' nat is written
+            for datapath in nat.routers:
+                datapaths.setdefault(datapath.uuid, (datapath, nat.wanted))
     marks = [group for group in plan.groups if group.mark is not None]
     if marks and plan.nb_global is None:  # nobody made an NB_Global row meanwhile
         yield _guard("NB_Global", [], ["_uuid"], []), None
@@ -337,6 +399,8 @@ class _DatapathMutations:
     detach: list[Any]
     attach_groups: list[Any]
     detach_groups: list[Any]
+    add_nats: list[Any]
+    remove_nats: list[Any]
 
     def op(self) -> dict[str, Any]:
         mutations = [
@@ -346,6 +410,9 @@ class _DatapathMutations:
                 ("load_balancer", "insert", self.attach),
                 ("load_balancer_group", "delete", self.detach_groups),
                 ("load_balancer_group", "insert", self.attach_groups),
+                # Out of its router's nat, a NAT row (not a root row) is deleted at commit.
+                ("nat", "delete", self.remove_nats),
+                ("nat", "insert", self.add_nats),
             )
             if refs
         ]
@@ -357,22 +424,41 @@ class _DatapathMutations:
         }
 
 
+def _nat_ops(change: NatChange, index: int) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The operations of one NAT change, and the reference its routers' ``nat`` gains or loses."""
+    if change.existing is None:
+        assert change.wanted is not None
+        return [_insert_nat(change.wanted, f"nat{index}")], ["named-uuid", f"nat{index}"]
+    reference = ["uuid", change.existing.uuid]
+    if change.wanted is None:
+        return [], reference
+    ops: list[dict[str, Any]] = []
+    where = _where_uuid(change.existing.uuid)
+    mutations = _map_mutations("options", change.options) + _map_mutations("external_ids", change.external_ids)
+    if mutations:  # first: when it adopts the row, the mark comes before the rest
+        ops.append({"op": "mutate", "table": "NAT", "where": where, "mutations": mutations})
+    if change.logical_ip is not None:
+        ops.append({"op": "update", "table": "NAT", "where": where, "row": {"logical_ip": change.logical_ip[1]}})
+    return ops, reference
+
+
 def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
     """The transaction that carries out ``plan``: guards, then row changes,
-    then groups (which refer to new rows, so after them), then one mutation per
-    datapath that gains or loses load balancers or groups. An empty plan is an
-    empty transaction (``["OVN_Northbound"]``): nothing to send."""
+    then groups (which refer to new rows, so after them), then NAT rows, then
+    one mutation per datapath that gains or loses load balancers, groups or
+    NAT rows. An empty plan is an empty transaction (``["OVN_Northbound"]``):
+    nothing to send."""
     if not plan:
         return Transaction([DATABASE], [])
     ops: list[Any] = [_comment(inputs)]
-    origins: list[LoadBalancerRow | None] = [None]
+    origins: list[Origin] = [None]
     for guard, origin in _guards(plan):
         ops.append(guard)
         origins.append(origin)
     per_datapath: dict[str, _DatapathMutations] = {}
 
     def on(datapath: Datapath) -> _DatapathMutations:
-        return per_datapath.setdefault(datapath.uuid, _DatapathMutations(datapath, [], [], [], []))
+        return per_datapath.setdefault(datapath.uuid, _DatapathMutations(datapath, [], [], [], [], [], []))
 
     references: dict[str, list[Any]] = {}
     for index, change in enumerate(plan.changes, start=1):
@@ -409,6 +495,15 @@ def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
             on(datapath).attach_groups.append(reference)
         for datapath in group.detach:
             on(datapath).detach_groups.append(reference)
+    for index, nat in enumerate(plan.nats, start=1):
+        nat_ops, reference = _nat_ops(nat, index)
+        ops.extend(nat_ops)
+        origins.extend([nat.wanted] * len(nat_ops))
+        for datapath in nat.routers:
+            if nat.action == "add":
+                on(datapath).add_nats.append(reference)
+            elif nat.action == "remove":
+                on(datapath).remove_nats.append(reference)
     added_marks = [mark for group in plan.groups if group.action == "add" and (mark := group.mark) is not None]
     removed_marks = [mark[0] for group in plan.groups if group.action == "remove" and (mark := group.mark) is not None]
     if plan.nb_global is None and added_marks:
@@ -460,6 +555,9 @@ def describe_guard(op: Mapping[str, Any]) -> str | None:
         return "the NB_Global row was deleted"
     if column == "name" and op.get("rows") == []:
         return f"a {table} row named {value!r} was created"
+    if table == "NAT" and column == "type":
+        address = where[1][2] if len(where) > 1 and isinstance(where[1], list) and len(where[1]) == 3 else "?"
+        return f"a {value} NAT row for {address} was created or deleted"
     if column != "_uuid":
         return None
     uuid = value[1] if isinstance(value, list) else value
@@ -473,6 +571,12 @@ def describe_guard(op: Mapping[str, Any]) -> str | None:
         ]
         network = f" (network {owners[0]!r})" if owners else ""
         return f"Load_Balancer row {uuid} was deleted or is no longer ovn-lbc's{network}"
+    if table == "NAT":
+        row = rows[0]
+        return (
+            f"NAT row {row.get('type')} {row.get('external_ip')} -> {row.get('logical_ip')} "
+            f"(_uuid {uuid}) was changed or deleted"
+        )
     label = rows[0].get("name") if table != "Load_Balancer_Health_Check" else f"for VIP {rows[0].get('vip')!r}"
     label = repr(label) if table != "Load_Balancer_Health_Check" else label
     return f"{table} row {label} (_uuid {uuid}) was changed or deleted"

@@ -1,7 +1,8 @@
 """A plan for people: what ``apply`` would add (+), change (~) and remove (-).
 
-Grouped by network in the file's order, each load balancer with the line of
-the file it comes from, and only what differs. Every value is printed as a
+Grouped by network in the file's order, each load balancer (and each NAT
+row, a forward's default target) with the line of the file it comes from,
+and only what differs. Every value is printed as a
 JSON string, so a space, a quote or an escape is visible byte for byte.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from netaddr import IPAddress
 
 from ..ir import Network
-from ..plan import GroupChange, HealthCheckChange, MapDiff, Plan, RowChange
+from ..plan import GroupChange, HealthCheckChange, MapDiff, NatChange, Plan, RowChange
 
 
 def _q(value: str) -> str:
@@ -82,6 +83,29 @@ def _row_lines(change: RowChange) -> Iterator[str]:
         yield "    " + line
 
 
+def _nat_lines(change: NatChange) -> Iterator[str]:
+    sign = {"add": "+", "change": "~", "remove": "-"}[change.action]
+    existing, wanted = change.existing, change.wanted
+    if wanted is not None:
+        where = f"  ({wanted.source.file}:{wanted.source.line})"
+        kind, target = wanted.type, existing.logical_ip if existing is not None else wanted.logical_ip
+    else:
+        assert existing is not None
+        where = f"  (_uuid {existing.uuid}; not in the file)"
+        kind, target = existing.type, existing.logical_ip
+    routers = ", ".join(datapath.name for datapath in change.routers) or change.router
+    yield f"{sign} nat {kind} {change.external_ip} -> {target} on router {routers}{where}"
+    details: list[str] = []
+    if change.adopted_from:
+        details.append(f"~ adopted: the row was {change.adopted_from}")
+    if change.logical_ip is not None:
+        details.append(f"~ logical_ip: {_q(change.logical_ip[0])} => {_q(change.logical_ip[1])}")
+    details.extend(_map_lines("option", change.options, " = "))
+    details.extend(_map_lines("external_id", change.external_ids, " = "))
+    for line in details:
+        yield "    " + line
+
+
 def _group_lines(group: GroupChange) -> Iterator[str]:
     sign = {"add": "+", "change": "~", "remove": "-"}[group.action]
     where = f"  ({group.wanted.source.file}:{group.wanted.source.line})" if group.wanted is not None else ""
@@ -126,8 +150,9 @@ def render_plan(plan: Plan, inputs: Sequence[str], against: str) -> str:
     lines = [f"# ovn-lbc plan{' --destroy' if plan.destroy else ''}: {', '.join(inputs)} against {against}"]
     for network in plan.networks:
         changes = [change for change in plan.changes if change.network == network.name]
+        nats = [change for change in plan.nats if change.network == network.name]
         found = [port for port in plan.found_ports if port.network == network.name]
-        if not changes and not found:
+        if not changes and not nats and not found:
             continue
         lines.append("")
         lines.append(f"network {network.name} (router {network.router}, switch {network.switch})")
@@ -140,14 +165,17 @@ def render_plan(plan: Plan, inputs: Sequence[str], against: str) -> str:
             )
         for change in changes:
             lines.extend("  " + line for line in _row_lines(change))
+        for nat in nats:
+            lines.extend("  " + line for line in _nat_lines(nat))
     if plan.groups:
         lines.append("")
         lines.append("load balancer groups")
         for group in plan.groups:
             lines.extend("  " + line for line in _group_lines(group))
     lines.append("")
-    unchanged = (
-        f" {plan.unchanged} load balancer{'s' if plan.unchanged != 1 else ''} unchanged." if plan.unchanged else ""
-    )
+    kept = [f"{plan.unchanged} load balancer{'s' if plan.unchanged != 1 else ''}"] if plan.unchanged else []
+    if plan.unchanged_nats:
+        kept.append(f"{plan.unchanged_nats} NAT row{'s' if plan.unchanged_nats != 1 else ''}")
+    unchanged = f" {' and '.join(kept)} unchanged." if kept else ""
     lines.append(plan.summary() + unchanged)
     return "\n".join(lines) + "\n"

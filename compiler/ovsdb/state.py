@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .client import Connection, OvsdbError
@@ -35,6 +35,9 @@ LOAD_BALANCER_COLUMNS = (
 )
 HEALTH_CHECK_COLUMNS = ("vip", "options", "external_ids")
 GROUP_COLUMNS = ("name", "load_balancer")
+# A forward's default target is a NAT row (type dnat). NAT is not a root table:
+# a row lives while a Logical_Router's ``nat`` refers to it.
+NAT_COLUMNS = ("type", "external_ip", "logical_ip", "options", "external_ids")
 # NB_Global's external_ids hold ovn-lbc's marks of the groups it created
 # (Load_Balancer_Group has no external_ids column of its own).
 GLOBAL_COLUMNS = ("external_ids",)
@@ -43,9 +46,10 @@ READ_COLUMNS: dict[str, tuple[str, ...]] = {
     "Load_Balancer_Health_Check": HEALTH_CHECK_COLUMNS,
     "Load_Balancer_Group": GROUP_COLUMNS,
     "Logical_Switch": ("name", "load_balancer", "load_balancer_group", "ports"),
-    "Logical_Router": ("name", "load_balancer", "load_balancer_group"),
+    "Logical_Router": ("name", "load_balancer", "load_balancer_group", "nat"),
     "Logical_Switch_Port": ("name", "addresses", "dynamic_addresses"),
     "NB_Global": GLOBAL_COLUMNS,
+    "NAT": NAT_COLUMNS,
 }
 
 
@@ -80,8 +84,21 @@ class DbHealthCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class DbNat:
+    """A NAT row; which router holds it is in that router's ``nat``."""
+
+    uuid: str
+    type: str
+    external_ip: str
+    logical_ip: str
+    options: Mapping[str, str]
+    external_ids: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class DbDatapath:
-    """A Logical_Switch or Logical_Router: its name and attached load balancers."""
+    """A Logical_Switch or Logical_Router: its name and attached load balancers
+    (and a router's NAT rows)."""
 
     table: str
     uuid: str
@@ -89,6 +106,7 @@ class DbDatapath:
     load_balancer: frozenset[str]
     ports: tuple[str, ...] = ()
     load_balancer_group: frozenset[str] = frozenset()
+    nat: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +135,7 @@ class NorthboundState:
     schema_version: str | None = None
     # None when the database has no NB_Global row (nothing has initialised it yet).
     nb_global: DbGlobal | None = None
+    nats: Mapping[str, DbNat] = field(default_factory=dict)  # by _uuid
 
     def datapaths_by_name(self) -> dict[tuple[str, str], list[DbDatapath]]:
         """Routers and switches by (table, name); OVN does not keep names unique, so a list each."""
@@ -182,6 +201,16 @@ def encode_health_check(row: DbHealthCheck) -> dict[str, Any]:
     return {"vip": row.vip, "options": encode_map(row.options), "external_ids": encode_map(row.external_ids)}
 
 
+def encode_nat(row: DbNat) -> dict[str, Any]:
+    return {
+        "type": row.type,
+        "external_ip": row.external_ip,
+        "logical_ip": row.logical_ip,
+        "options": encode_map(row.options),
+        "external_ids": encode_map(row.external_ids),
+    }
+
+
 # -- building the state from rows -----------------------------------------------
 
 Tables = Mapping[str, Mapping[str, Mapping[str, Any]]]  # table -> uuid -> column -> JSON value
@@ -234,6 +263,7 @@ def state_from_tables(tables: Tables, schema_version: str | None = None) -> Nort
             load_balancer=frozenset(_set(_column(row, "load_balancer", empty_set))),
             ports=tuple(sorted(_set(_column(row, "ports", empty_set)))),
             load_balancer_group=frozenset(_set(_column(row, "load_balancer_group", empty_set))),
+            nat=frozenset(_set(_column(row, "nat", empty_set))),
         )
         for table in ("Logical_Router", "Logical_Switch")
         for uuid, row in sorted(tables.get(table, {}).items())
@@ -246,6 +276,17 @@ def state_from_tables(tables: Tables, schema_version: str | None = None) -> Nort
         )
         for uuid, row in tables.get("Logical_Switch_Port", {}).items()
     }
+    nats = {
+        uuid: DbNat(
+            uuid=uuid,
+            type=_atom(_column(row, "type", "")),
+            external_ip=_atom(_column(row, "external_ip", "")),
+            logical_ip=_atom(_column(row, "logical_ip", "")),
+            options=_map(_column(row, "options", empty_map)),
+            external_ids=_map(_column(row, "external_ids", empty_map)),
+        )
+        for uuid, row in tables.get("NAT", {}).items()
+    }
     nb_global = next(
         (
             DbGlobal(uuid, _map(_column(row, "external_ids", empty_map)))
@@ -253,7 +294,9 @@ def state_from_tables(tables: Tables, schema_version: str | None = None) -> Nort
         ),
         None,
     )
-    return NorthboundState(load_balancers, health_checks, datapaths, switch_ports, groups, schema_version, nb_global)
+    return NorthboundState(
+        load_balancers, health_checks, datapaths, switch_ports, groups, schema_version, nb_global, nats
+    )
 
 
 def read_state(connection: Connection, schema_version: str | None = None) -> NorthboundState:
@@ -335,6 +378,9 @@ def _is_string(value: Any) -> bool:
 _COLUMN_SHAPES: dict[str, tuple[str, Any]] = {
     "name": ("a string", _is_string),
     "vip": ("a string", _is_string),
+    "type": ("a string", _is_string),
+    "external_ip": ("a string", _is_string),
+    "logical_ip": ("a string", _is_string),
     "protocol": ("a string or an empty set", lambda value: _is_set_of(value, _is_string)),
     "vips": ("an OVSDB map of strings", _is_string_map),
     "ip_port_mappings": ("an OVSDB map of strings", _is_string_map),
@@ -344,6 +390,7 @@ _COLUMN_SHAPES: dict[str, tuple[str, Any]] = {
     "load_balancer": ("a set of UUIDs", lambda value: _is_set_of(value, _is_uuid)),
     "load_balancer_group": ("a set of UUIDs", lambda value: _is_set_of(value, _is_uuid)),
     "ports": ("a set of UUIDs", lambda value: _is_set_of(value, _is_uuid)),
+    "nat": ("a set of UUIDs", lambda value: _is_set_of(value, _is_uuid)),
     "selection_fields": ("a set of strings", lambda value: _is_set_of(value, _is_string)),
     "addresses": ("a set of strings", lambda value: _is_set_of(value, _is_string)),
     "dynamic_addresses": ("a set of strings", lambda value: _is_set_of(value, _is_string)),
