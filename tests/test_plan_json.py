@@ -74,7 +74,13 @@ def test_a_first_plan_of_every_sample_is_all_adds(
         assert change["columns"]["protocol"] == {"before": None, "after": row.protocol}
         assert [check["vip"] for check in change["health_checks"]] == [check.vip for check in row.health_checks]
     summary = document["summary"]
-    assert summary == {"add": len(document["changes"]), "change": 0, "remove": 0, "unchanged": 0}
+    assert summary == {
+        "add": len(document["changes"]),
+        "change": 0,
+        "remove": 0,
+        "unchanged": 0,
+        "unchanged_nat_rows": 0,
+    }
     assert main(["apply", str(sample), "--db", ovn.nb_remote]) == 0
     after = plan_document(capsys, sample, "--db", ovn.nb_remote)
     assert after["changes"] == [] and after["summary"]["unchanged"] == len(compilation.changes.rows)
@@ -128,13 +134,20 @@ def test_every_kind_of_edit_is_described_within_the_schema(
     assert removed["columns"]["protocol"] == {"before": "tcp", "after": None}
     assert list(removed["columns"]["vips"]["removed"]) == ["10.171.5.10:80"]
     assert len(removed["columns"]["health_check"]["before"]) == 1
+    # The forward's default target is a NAT row, as Incus writes it: no Load_Balancer row.
     replaced = documents["replace-load-balancer-by-forward"]
-    assert [(c["action"], c["name"].rsplit("-", 1)[-1]) for c in replaced["changes"]] == [
-        ("add", "tcp"),
-        ("add", "udp"),
-        ("remove", "tcp"),
-    ]
-    assert replaced["summary"] == {"add": 2, "change": 0, "remove": 1, "unchanged": 0}
+    assert [(c["kind"], c["action"]) for c in replaced["changes"]] == [("load_balancer", "remove"), ("nat", "add")]
+    nat = replaced["changes"][1]
+    assert (nat["router"], nat["type"], nat["external_ip"], nat["uuid"]) == (
+        "incus-net49-lr",
+        "dnat",
+        "10.171.5.20",
+        None,
+    )
+    assert nat["columns"]["logical_ip"] == {"before": None, "after": "10.135.209.9"}
+    assert nat["columns"]["options"]["added"] == {"stateless": "false"}
+    assert nat["source"]["line"] > 0
+    assert replaced["summary"] == {"add": 1, "change": 0, "remove": 1, "unchanged": 0, "unchanged_nat_rows": 0}
 
     group = next(c for c in documents["lb-group"]["changes"] if c["kind"] == "group")
     assert group["action"] == "add" and group["networks"] == ["net49"] and group["owned"]

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..diagnostics import Span
 from ..ovsdb.state import DbLoadBalancer
-from ..plan import Datapath, GroupChange, HealthCheckChange, MapDiff, Plan, RowChange
+from ..plan import Datapath, GroupChange, HealthCheckChange, MapDiff, NatChange, Plan, RowChange
 from ..version import __version__
 
 FORMAT_VERSION = "1.0"
@@ -164,9 +164,48 @@ def _group_change(group: GroupChange) -> Json:
     }
 
 
+def _nat_columns(nat: NatChange) -> Json:
+    if nat.wanted is None and nat.existing is not None:  # removed: every value goes
+        row = nat.existing
+        columns: Json = {"logical_ip": {"before": row.logical_ip, "after": None}}
+        for name, values in (("options", row.options), ("external_ids", row.external_ids)):
+            if values:
+                columns[name] = _all_removed(values.items())
+        return columns
+    columns = {}
+    if nat.action == "add" and nat.wanted is not None:
+        columns["logical_ip"] = {"before": None, "after": nat.wanted.logical_ip}
+    elif nat.logical_ip is not None:
+        before, after = nat.logical_ip
+        columns["logical_ip"] = {"before": before, "after": after}
+    for name, diff in (("options", nat.options), ("external_ids", nat.external_ids)):
+        if diff:
+            columns[name] = _map_diff(diff)
+    return columns
+
+
+def _nat_change(nat: NatChange) -> Json:
+    return {
+        "kind": "nat",
+        "router": nat.router,
+        "type": "dnat",
+        "external_ip": nat.external_ip,
+        "network": nat.network,
+        "action": nat.action,
+        "source": _source(nat.wanted.source if nat.wanted is not None else None),
+        "uuid": nat.existing.uuid if nat.existing is not None else None,
+        "adopted_from": nat.adopted_from,
+        "columns": _nat_columns(nat),
+    }
+
+
 def _changes(plan: Plan) -> list[Json]:
     """Every change, in the text plan's order: one function per kind of change."""
-    return [*map(_load_balancer_change, plan.changes), *map(_group_change, plan.groups)]
+    return [
+        *map(_load_balancer_change, plan.changes),
+        *map(_group_change, plan.groups),
+        *map(_nat_change, plan.nats),
+    ]
 
 
 def plan_document(plan: Plan, inputs: Sequence[str], against: str) -> Json:
@@ -196,6 +235,7 @@ def plan_document(plan: Plan, inputs: Sequence[str], against: str) -> Json:
             "change": plan.count("change"),
             "remove": plan.count("remove"),
             "unchanged": plan.unchanged,
+            "unchanged_nat_rows": plan.unchanged_nats,
         },
     }
 
