@@ -87,6 +87,9 @@ FEATURES: dict[str, Feature] = {
     "use_stateless_nat": Feature(OvnVersion(25, 3)),
     "mapping_az": Feature(OvnVersion(25, 9)),  # the ":az" suffix of ip_port_mappings values
     "distributed": Feature(OvnVersion(26, 3)),
+    # A router port's own address as the probe source, as LXD probes its pools
+    # (LXD checks northd >= 25.09.90, the development version before 26.03).
+    "pool_health_check": Feature(OvnVersion(26, 3)),
 }
 
 # Northbound schema version -> the first release that shipped it. A database
