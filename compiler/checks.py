@@ -12,6 +12,7 @@ code's check is found by searching this one file.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -19,9 +20,19 @@ from collections.abc import Callable, Iterable, Iterator
 from netaddr import IPAddress, IPNetwork
 
 from .diagnostics import Diagnostic, Span, did_you_mean, error, warning
-from .ir import Backend, Document, LoadBalancer, Network, PortRange, expand_ports
+from .ir import Backend, Document, LoadBalancer, Network, PortRange, expand_ports, pool_targets
 from .option_checks import check_options
 from .ovn_versions import FEATURES
+from .pool_checks import (
+    check_empty_pool_ports,
+    check_instance_ports_in_one_pool,
+    check_pool_instances,
+    check_pool_ports,
+    check_pools,
+    check_probe_sources,
+    pool_ports,
+    pool_target_addresses,
+)
 
 Check = Callable[[Document], Iterable[Diagnostic]]
 
@@ -221,7 +232,7 @@ def _targets(network: Network) -> Iterator[tuple[IPAddress, IPAddress, Span, str
 def check_target_addresses(document: Document) -> Iterator[Diagnostic]:
     """Targets: the listen address's family, inside the subnet, a host address."""
     for network in document.networks:
-        for target, listen, span, what in _targets(network):
+        for target, listen, span, what in itertools.chain(_targets(network), pool_target_addresses(network)):
             if target.version != listen.version:
                 yield error(
                     span,
@@ -489,7 +500,7 @@ def check_forwards(document: Document) -> Iterator[Diagnostic]:
                     )
 
 
-def _version_problem(document: Document, key: str, span: Span, what: str) -> Diagnostic | None:
+def _version_problem(document: Document, key: str, span: Span, what: str, *notes: str) -> Diagnostic | None:
     target = document.target
     feature = FEATURES[key]
     if feature.available_in(target.version):
@@ -498,10 +509,36 @@ def _version_problem(document: Document, key: str, span: Span, what: str) -> Dia
         span,
         "E319",
         f"{what} needs {feature.requirement()}; the target is OVN {target.version} ({target.origin})",
+        *notes,
         "if the site runs a newer OVN, say so with target_ovn in the file or --ovn-version"
         if not target.origin.startswith("the database")
         else "upgrade OVN first, or leave this out",
     )
+
+
+def _pool_version_problems(document: Document, network: Network) -> Iterator[Diagnostic]:
+    """A health-checked pool that writes a VIP: its probes come from the router's
+    address, which OVN takes as a probe source from 26.03 on. LXD refuses it
+    below northd 25.09.90 too (lxd/network/driver_ovn.go poolHealthCheckSupported,
+    5418-5441), and only for a pool that gives a VIP targets (5596-5603)."""
+    ports_by_instance = network.ports_by_instance()
+    reported: set[int] = set()
+    for lb, _port, pool in pool_ports(network):
+        if pool.health_check is None or id(pool) in reported:
+            continue
+        if not pool_targets(pool, ports_by_instance, lb.listen_address.version):
+            continue
+        reported.add(id(pool))
+        problem = _version_problem(
+            document,
+            "pool_health_check",
+            pool.at("config.healthcheck"),
+            f"pool \"{pool.name}\"'s health check (probed from the router's address, as LXD does)",
+            'LXD refuses it too below northd 25.09.90 ("Cannot use OVN version ... to configure health checks")',
+            'healthcheck: "false" in the pool (DSL: no-health-check) works on any release',
+        )
+        if problem is not None:
+            yield problem
 
 
 def check_ovn_version(document: Document) -> Iterator[Diagnostic]:
@@ -529,6 +566,7 @@ def check_ovn_version(document: Document) -> Iterator[Diagnostic]:
                     problem = _version_problem(document, feature, span, what)
                     if problem is not None:
                         yield problem
+        yield from _pool_version_problems(document, network)
 
 
 def check_datapaths(document: Document) -> Iterator[Diagnostic]:
@@ -616,6 +654,12 @@ CHECKS: tuple[Check, ...] = (
     check_target_port_counts,
     check_target_backends,
     check_backend_names_unique,
+    check_pools,
+    check_pool_ports,
+    check_pool_instances,
+    check_empty_pool_ports,
+    check_instance_ports_in_one_pool,
+    check_probe_sources,
     check_health_check_sources,
     check_backends_have_switch_ports,
     check_switch_port_addresses,

@@ -36,7 +36,7 @@ CODES: dict[str, str] = {
     "E307": "target is the subnet's network, broadcast or gateway address",
     "E308": "listen port used twice for one protocol",
     "E309": "target port count does not match listen ports",
-    "E310": "unknown target backend",
+    "E310": "unknown target backend or pool",
     "E311": "duplicate backend name",
     "E312": "health-checked backend without a switch port",
     "E313": "IPv6 health check without router_mac or ipv6_address",
@@ -55,6 +55,15 @@ CODES: dict[str, str] = {
     "E326": "value too long for one command-line argument of the script",
     "E327": "forward port with snat: true (Incus allows it only on bridge networks)",
     "E328": "probe source that is no spare address of the network's subnet",
+    # LXD's load-balancer pools (E340 on, apart from the codes above).
+    "E340": "pool name defined twice",
+    "E341": "port entry with both target_backend and target_pool",
+    "E342": "pool port entry with more than one listen port",
+    "E343": "pool protocol differs from the port entry's",
+    "E344": "instance listed twice in one pool",
+    "E345": "pool instance without a switch port on the network",
+    "E346": "backend address needing two health-check sources in one row",
+    "E347": "instance port in two pools",
     # The database: what planning against a Northbound database finds.
     "E400": "router or switch missing from the database, or there twice",
     "E401": "row name taken by a row ovn-lbc does not own",
@@ -84,6 +93,7 @@ CODES: dict[str, str] = {
     "K015": "include cycle, too deep or too many (error)",
     "K016": "keepalived parameters or conditions, or shell, the importer does not expand",
     "K017": "health check left out",
+    "W007": "pool port entry with no backend: no VIP, as in LXD",
     "N001": "health-check value 0: the default, as in Incus",
     "N002": "hairpin_snat_ip address of a family no VIP has",
 }

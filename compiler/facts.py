@@ -9,6 +9,11 @@ facts the file may leave out:
   switch port, found by address on the network's switch (Incus and LXD files
   name no ports: the platform made them).
 
+An LXD pool's instances are not found here: LXD writes no instance name into
+its Logical_Switch_Port rows (only lxd_switch and lxd_location,
+lxd/network/openvswitch/ovn.go LogicalSwitchPortAdd), so only the file can
+say which port is whose (``instance`` on a switch port; E345 when missing).
+
 They enter the model here, once, so that the checks waiting for them run
 once and the model is lowered once; planning then only compares rows.
 """

@@ -75,6 +75,14 @@ class HealthCheck:
     failure_count: int = 3
 
 
+# LXD's pool health check when the pool says nothing: "the values defined by
+# OVN in controller/pinctrl.c" (lxd/network/driver_ovn.go checkPoolHealthCheck,
+# 5382-5387). Incus's load-balancer defaults are HealthCheck()'s.
+LXD_POOL_HEALTH_CHECK = HealthCheck(interval=5, timeout=3, success_count=1, failure_count=1)
+# The protocols a pool may have (lxd/network/driver_ovn.go loadBalancerPoolValidate).
+POOL_PROTOCOLS = ("tcp", "udp")
+
+
 # Load_Balancer.selection_fields values, in OVN's documented order.
 SELECTION_FIELDS = ("eth_src", "eth_dst", "ip_src", "ip_dst", "ipv6_src", "ipv6_dst", "tp_src", "tp_dst")
 NEIGHBOR_RESPONDER_MODES = ("all", "reachable", "none")
@@ -153,8 +161,49 @@ class LoadBalancerPort(_Located):
     listen_ports: tuple[PortRange, ...]
     target_backends: tuple[str, ...]
     description: str = ""
+    # LXD: the name of a pool of the network instead of target_backends (one
+    # listen port; the front ends refuse both or neither).
+    target_pool: str | None = None
     span: Span = field(default=Span("<model>", 0, 0), compare=False, repr=False)
     spans: Mapping[str, Span] = _spans()
+
+
+@dataclass(frozen=True, slots=True)
+class PoolInstance(_Located):
+    """An LXD instance in a pool: its NICs on the network are the switch ports
+    naming it, and its own target port, if any, overrides the pool's."""
+
+    name: str
+    target_port: int | None = None
+    span: Span = field(default=Span("<model>", 0, 0), compare=False, repr=False)
+    spans: Mapping[str, Span] = _spans()
+
+
+@dataclass(frozen=True, slots=True)
+class LoadBalancerPool(_Located):
+    """An LXD network load-balancer pool, as ``lxc network load-balancer pool show`` prints it."""
+
+    name: str
+    target_port: int
+    protocol: str = "tcp"  # LXD writes "tcp" into the config when none is given
+    description: str = ""
+    # On unless ``healthcheck`` is false, with LXD's defaults (not Incus's).
+    health_check: HealthCheck | None = LXD_POOL_HEALTH_CHECK
+    instances: tuple[PoolInstance, ...] = ()
+    # The user.* keys of the config map, sorted; no row carries them (a pool is no row).
+    user_config: tuple[tuple[str, str], ...] = ()
+    span: Span = field(default=Span("<model>", 0, 0), compare=False, repr=False)
+    spans: Mapping[str, Span] = _spans()
+
+
+@dataclass(frozen=True, slots=True)
+class PoolTarget:
+    """One backend of a pool VIP: an address of an instance's switch port, and its port."""
+
+    address: IPAddress
+    port: int
+    switch_port: str
+    instance: PoolInstance
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +293,8 @@ class SwitchPort(_Located):
 
     name: str
     addresses: tuple[IPAddress, ...]
+    # LXD: the instance whose NIC this port is; pools name instances, not ports.
+    instance: str | None = None
     span: Span = field(default=Span("<model>", 0, 0), compare=False, repr=False)
     spans: Mapping[str, Span] = _spans()
 
@@ -270,8 +321,25 @@ class Network(_Located):
     probe_source: ProbeSource = ProbeSource()
     forwards: tuple[Forward, ...] = ()
     load_balancers: tuple[LoadBalancer, ...] = ()
+    # LXD's load-balancer pools (``load_balancer_pools``), which port entries name.
+    pools: tuple[LoadBalancerPool, ...] = ()
     span: Span = field(default=Span("<model>", 0, 0), compare=False, repr=False)
     spans: Mapping[str, Span] = _spans()
+
+    def pools_by_name(self) -> dict[str, LoadBalancerPool]:
+        """Every pool by name (the first of a name, as the checks report the others)."""
+        found: dict[str, LoadBalancerPool] = {}
+        for pool in self.pools:
+            found.setdefault(pool.name, pool)
+        return found
+
+    def ports_by_instance(self) -> dict[str, list[SwitchPort]]:
+        """The switch ports of each instance, in the order written."""
+        found: dict[str, list[SwitchPort]] = {}
+        for port in self.switch_ports:
+            if port.instance is not None:
+                found.setdefault(port.instance, []).append(port)
+        return found
 
     def subnet(self, version: int) -> IPNetwork | None:
         return self.ipv4 if version == 4 else self.ipv6
@@ -306,6 +374,14 @@ class Network(_Located):
             return None
         return self.health_check_source(version)
 
+    def pool_probe_source(self, version: int) -> IPAddress | None:
+        """Where LXD probes a pool's instances from: the router's own address on
+        the network (ipv4.address / ipv6.address), for internal and external
+        listen addresses alike (lxd/network/driver_ovn.go loadBalancerFlattenVIPs,
+        5341-5361). OVN takes a router port's address as a probe source from 26.03."""
+        subnet = self.subnet(version)
+        return subnet.ip if subnet is not None else None
+
     def listeners(self) -> Iterator[tuple[str, LoadBalancer | Forward]]:
         """("load balancer" | "forward", object) of everything with a listen address."""
         for lb in self.load_balancers:
@@ -320,6 +396,24 @@ class Network(_Located):
         return tuple(("Logical_Router", name) for name in routers) + tuple(
             ("Logical_Switch", name) for name in switches
         )
+
+
+def pool_targets(
+    pool: LoadBalancerPool, ports_by_instance: Mapping[str, list[SwitchPort]], version: int
+) -> tuple[PoolTarget, ...]:
+    """The backends of a pool VIP of IP ``version``, in LXD's order: the pool's
+    instances as listed, each instance's switch ports (LXD: its NICs on the
+    network, in Go map order, so ovn-lbc takes the order written), each
+    port's addresses of the listen address's family as listed
+    (lxd/network/driver_ovn.go checkLoadBalancerPoolInstances, 5510-5587).
+    The instance's target port, else the pool's."""
+    return tuple(
+        PoolTarget(address, instance.target_port or pool.target_port, port.name, instance)
+        for instance in pool.instances
+        for port in ports_by_instance.get(instance.name, ())
+        for address in port.addresses
+        if address.version == version
+    )
 
 
 @dataclass(frozen=True, slots=True)

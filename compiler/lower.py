@@ -19,7 +19,21 @@ from netaddr import IPAddress
 
 from .addresses import endpoint, host
 from .diagnostics import Span
-from .ir import Backend, Document, Forward, LoadBalancer, LoadBalancerOptions, Network, PortRange, expand_ports
+from .ir import (
+    Backend,
+    Document,
+    Forward,
+    HealthCheck,
+    LoadBalancer,
+    LoadBalancerOptions,
+    LoadBalancerPool,
+    LoadBalancerPort,
+    Network,
+    PortRange,
+    SwitchPort,
+    expand_ports,
+    pool_targets,
+)
 
 # The ownership mark: which network of which ovn-lbc document owns a row.
 OWNER_KEY = "ovn-lbc:network"
@@ -175,45 +189,104 @@ def _external_ids(network: Network, kind: str, description: str, user: Pairs) ->
 
 
 def _load_balancer_rows(
-    network: Network, lb: LoadBalancer, probe_targets: dict[IPAddress, str]
+    network: Network,
+    lb: LoadBalancer,
+    probe_targets: dict[IPAddress, str],
+    pools: PoolIndex | None = None,
 ) -> Iterator[LoadBalancerRow]:
-    by_protocol: dict[str, list[tuple[int | None, str]]] = {}
+    # Each VIP with the health check it gets: the load balancer's for its
+    # backends' VIPs, a pool's (or none) for a pool's VIP.
+    by_protocol: dict[str, list[tuple[int | None, str, HealthCheck | None]]] = {}
+    pool_mappings: dict[str, dict[str, str]] = {}
     by_name: dict[str, Backend] = {}
     for backend in lb.backends:  # lb.backend(name) for all names, without a scan each
         by_name.setdefault(backend.name, backend)
     for port in lb.ports:
+        if port.target_pool is not None:
+            vip = _pool_vip(network, lb, port, pools or PoolIndex.of(network))
+            if vip is not None:
+                listen_port, targets, check, pool_map = vip
+                by_protocol.setdefault(port.protocol, []).append((listen_port, targets, check))
+                pool_mappings.setdefault(port.protocol, {}).update(pool_map)
+            continue
         backends = [b for name in port.target_backends if (b := by_name.get(name)) is not None]
         for index, listen_port in enumerate(expand_ports(port.listen_ports)):
             targets = ",".join(
                 endpoint(b.target_address, target_port(b.target_ports, index, listen_port)) for b in backends
             )
-            by_protocol.setdefault(port.protocol, []).append((listen_port, targets))
+            by_protocol.setdefault(port.protocol, []).append((listen_port, targets, lb.health_check))
     mappings = _ip_port_mappings(probe_targets, lb.backends) if lb.health_check else ()
     ids = _external_ids(network, "load-balancer", lb.description, lb.user_config)
     for protocol in sorted(by_protocol):
-        vips = sorted(by_protocol[protocol], key=_vip_order)
-        keys = [(vip_key(lb.listen_address, port), targets) for port, targets in vips]
-        checks: tuple[HealthCheckRow, ...] = ()
-        if lb.health_check is not None:
-            hc = lb.health_check
-            options = (
-                ("failure_count", str(hc.failure_count)),
-                ("interval", str(hc.interval)),
-                ("success_count", str(hc.success_count)),
-                ("timeout", str(hc.timeout)),
-            )
-            checks = tuple(HealthCheckRow(key, options, ((OWNER_KEY, network.name),)) for key, _ in keys)
+        vips = sorted(by_protocol[protocol], key=lambda item: _vip_order(item[:2]))
+        keys = [(vip_key(lb.listen_address, port), targets) for port, targets, _ in vips]
+        checks = tuple(
+            HealthCheckRow(key, health_check_options(check), ((OWNER_KEY, network.name),))
+            for (key, _), (_, _, check) in zip(keys, vips, strict=True)
+            if check is not None
+        )
+        row_mappings = mappings
+        if protocol in pool_mappings:
+            row_mappings = tuple(sorted({**pool_mappings[protocol], **dict(mappings)}.items()))
         yield _row(
             network,
             lb.listen_address,
             protocol,
             tuple(keys),
             checks,
-            mappings,
+            row_mappings,
             ids,
             "load balancer",
             lb,
         )
+
+
+def health_check_options(check: HealthCheck) -> Pairs:
+    """A Load_Balancer_Health_Check's ``options``: seconds and counts as decimal text."""
+    return (
+        ("failure_count", str(check.failure_count)),
+        ("interval", str(check.interval)),
+        ("success_count", str(check.success_count)),
+        ("timeout", str(check.timeout)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PoolIndex:
+    """A network's pools by name and switch ports by instance, found once per network."""
+
+    pools: dict[str, LoadBalancerPool]
+    ports_by_instance: dict[str, list[SwitchPort]]
+
+    @classmethod
+    def of(cls, network: Network) -> PoolIndex:
+        return cls(network.pools_by_name(), network.ports_by_instance())
+
+
+def _pool_vip(
+    network: Network, lb: LoadBalancer, port: LoadBalancerPort, index: PoolIndex
+) -> tuple[int, str, HealthCheck | None, dict[str, str]] | None:
+    """A pool port entry's one VIP, LXD's way: (listen port, targets, health
+    check, ip_port_mappings), or None when the pool gives it no backend, for
+    which LXD writes no VIP at all ("If the pool doesn't have any instances,
+    don't bother creating a port map", lxd/network/driver_ovn.go 5590-5593;
+    the checks warn, W006). Probes come from the router's own address,
+    ``"<ip>"="<lsp>:<router address>"`` (lxd/network/openvswitch/ovn.go
+    LoadBalancerHealthCheckMappingAdd, 2116-2134)."""
+    pool = index.pools.get(port.target_pool or "")
+    listen = expand_ports(port.listen_ports)
+    if pool is None or not listen:
+        return None
+    version = lb.listen_address.version
+    targets = pool_targets(pool, index.ports_by_instance, version)
+    if not targets:
+        return None
+    text = ",".join(endpoint(target.address, target.port) for target in targets)
+    source = network.pool_probe_source(version)
+    mappings: dict[str, str] = {}
+    if pool.health_check is not None and source is not None:
+        mappings = {host(target.address): f"{target.switch_port}:{host(source)}" for target in targets}
+    return listen[0], text, pool.health_check, mappings
 
 
 def _probe_targets(network: Network) -> dict[IPAddress, str]:
@@ -312,8 +385,9 @@ def lower(document: Document) -> NorthboundChanges:
     groups: dict[str, tuple[dict[tuple[str, str], None], list[Network], Span]] = {}
     for network in document.networks:
         probe_targets = _probe_targets(network)
+        pools = PoolIndex.of(network)
         for lb in network.load_balancers:
-            rows.extend(_load_balancer_rows(network, lb, probe_targets))
+            rows.extend(_load_balancer_rows(network, lb, probe_targets, pools))
         for fwd in network.forwards:
             rows.extend(_forward_rows(network, fwd))
             if (nat := _forward_nat(network, fwd)) is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .diagnostics import Diagnostic, error, note, warning
-from .ir import Document, Forward, LoadBalancer, LoadBalancerPort
+from .ir import Document, Forward, LoadBalancer, LoadBalancerPort, Network, pool_targets
 
 _NO_CHOICE = "a forward sends each port to exactly one target, so there is no backend to choose"
 _NEVER_EMPTY = "a forward always has its target, so 'no backend available' never happens"
@@ -50,8 +50,26 @@ def _hairpin_problems(obj: LoadBalancer | Forward) -> Iterator[Diagnostic]:
 
 
 def _backend_count(lb: LoadBalancer, port: LoadBalancerPort) -> int:
-    """How many backends a port entry's VIPs get (names the checks refuse count as none)."""
+    """How many backends a port entry's VIPs get (names the checks refuse count as none).
+    A pool's port entry counts as one: it either writes a VIP with backends or,
+    as in LXD, no VIP at all (W006), so it never has a VIP reject can act on."""
+    if port.target_pool is not None:
+        return 1
     return sum(1 for name in dict.fromkeys(port.target_backends) if lb.backend(name) is not None)
+
+
+def _has_checked_pool(network: Network, lb: LoadBalancer) -> bool:
+    """True when a port entry's VIP is a health-checked pool's: reject then fires
+    once every instance is offline."""
+    pools = network.pools_by_name()
+    ports_by_instance = network.ports_by_instance()
+    return any(
+        (pool := pools.get(port.target_pool)) is not None
+        and pool.health_check is not None
+        and bool(pool_targets(pool, ports_by_instance, lb.listen_address.version))
+        for port in lb.ports
+        if port.target_pool is not None
+    )
 
 
 def check_options(document: Document) -> Iterator[Diagnostic]:
@@ -87,7 +105,7 @@ def check_options(document: Document) -> Iterator[Diagnostic]:
                         "use ip_src/ip_dst, which hash either family",
                     )
             if options.reject and isinstance(obj, LoadBalancer) and obj.health_check is None and obj.ports:
-                if all(_backend_count(obj, port) for port in obj.ports):
+                if all(_backend_count(obj, port) for port in obj.ports) and not _has_checked_pool(network, obj):
                     yield warning(
                         obj.at("config.reject"),
                         "W003",

@@ -90,6 +90,9 @@ FEATURES: dict[str, Feature] = {
     # ovn-northd takes a logical router port's own address as a health-check
     # source (no spare address of the subnet needed) from 26.03 on.
     "probe_source_router": Feature(OvnVersion(26, 3)),
+    # A router port's own address as the probe source, as LXD probes its pools
+    # (LXD checks northd >= 25.09.90, the development version before 26.03).
+    "pool_health_check": Feature(OvnVersion(26, 3)),
 }
 
 # Northbound schema version -> the first release that shipped it. A database

@@ -165,6 +165,8 @@ def plug(sandbox: Sandbox, datapath: Datapath, document: Document, rows: Sequenc
         for port in network.switch_ports:
             for address in port.addresses:
                 owner.setdefault(address, port.name)
+                if port.instance is not None:  # LXD: a pool's backends are its instances
+                    plugged.names.setdefault(str(address), port.instance)
         for lb in network.load_balancers:
             for backend in lb.backends:
                 plugged.names.setdefault(str(backend.target_address), backend.name)

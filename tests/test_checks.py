@@ -38,6 +38,26 @@ def lb(body: str = "", config: str = "{}", backends: str | None = None, ports: s
     )
 
 
+# LXD: the switch ports are instances' NICs, and a pool of both serves port 80.
+POOL_NET = NET.replace("[10.0.0.2]}", "[10.0.0.2], instance: i2}").replace("[10.0.0.3]}", "[10.0.0.3], instance: i3}")
+WEB_POOL = '{name: web, config: {target_port: "80", healthcheck: "false"}, instances: [{name: i2}, {name: i3}]}'
+CHECKED_POOL = WEB_POOL.replace(', healthcheck: "false"', "")
+
+
+def pooled(pools: str = f"[{WEB_POOL}]", ports: str = "", config: str = "{}", backends: str = "[]") -> str:
+    """A network with pools and one load balancer whose port entries name them."""
+    ports = ports or '[{protocol: tcp, listen_port: "80", target_pool: web}]'
+    return (
+        POOL_NET
+        + f"    load_balancer_pools: {pools}\n"
+        + "    load_balancers:\n"
+        + "      - listen_address: 192.0.2.10\n"
+        + f"        config: {config}\n"
+        + f"        backends: {backends}\n"
+        + f"        ports: {ports}\n"
+    )
+
+
 CASES: list[tuple[str, str, str]] = [
     ("E100", "yaml syntax", NET + "    forwards: x: y #!\n"),
     ("E100", "json syntax", '{"networks": [\n  {"name": "n1",, #!\n'),
@@ -279,6 +299,55 @@ CASES: list[tuple[str, str, str]] = [
         + "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 9)}]{' #!' if i == 5 else ''}\n" for i in range(1, 6)),
     ),
     ("W003", "reject without health checks", lb(config="{reject: 'true'} #!")),
+    # LXD's pools (tests/test_lxd_pools.py has the columns, the DSL and more).
+    ("E310", "unknown pool", pooled(ports='[{protocol: tcp, listen_port: "80", target_pool: wbe}] #!')),
+    ("E340", "pool name twice", pooled(pools=f"\n      - {WEB_POOL}\n      - {WEB_POOL} #!")),
+    (
+        "E341",
+        "target_backend and target_pool",
+        pooled(
+            backends="[{name: b2, target_address: 10.0.0.2}]",
+            ports='[{protocol: tcp, listen_port: "80", target_backend: [b2], target_pool: web}] #!',
+        ),
+    ),
+    ("E103", "neither target_backend nor target_pool", pooled(ports='[{protocol: tcp, listen_port: "80"}] #!')),
+    ("E342", "pool port range", pooled(ports='[{protocol: tcp, listen_port: "80-81", target_pool: web}] #!')),
+    ("E343", "pool protocol", pooled(ports='[{protocol: udp, listen_port: "80", target_pool: web}] #!')),
+    ("E344", "instance twice in a pool", pooled(pools=f"[{WEB_POOL.replace('{name: i3}', '{name: i2}')}] #!")),
+    ("E345", "pool instance without a switch port", pooled(pools=f"[{WEB_POOL.replace('i3', 'i9')}] #!")),
+    (
+        "E346",
+        "two probe sources for one address",
+        pooled(
+            pools=f"[{CHECKED_POOL}]",
+            config="{healthcheck: 'true'}",
+            backends="[{name: b2, target_address: 10.0.0.2}] #!",
+            ports='[{protocol: tcp, listen_port: "80", target_pool: web}, '
+            '{protocol: tcp, listen_port: "22", target_backend: [b2]}]',
+        ),
+    ),
+    (
+        "E347",
+        "instance port in two pools",
+        pooled(
+            pools=f"\n      - {WEB_POOL}\n      - {WEB_POOL.replace('web', 'web2')} #!",
+            ports='[{protocol: tcp, listen_port: "80", target_pool: web}, '
+            '{protocol: tcp, listen_port: "81", target_pool: web2}]',
+        ),
+    ),
+    (
+        "W007",
+        "empty pool",
+        pooled(
+            pools='[{name: web, config: {target_port: "80"}, instances: []}]',
+            ports='[{protocol: tcp, listen_port: "80", target_pool: web}] #!',
+        ),
+    ),
+    (
+        "E319",
+        "health-checked pool on plain 23.03",
+        pooled(pools=f"[{CHECKED_POOL}] #!"),
+    ),
     (
         "W006",
         "options on a forward with only a default target",

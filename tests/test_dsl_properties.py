@@ -16,6 +16,7 @@ from compiler.frontend.dsl_format import format_dsl
 from compiler.frontend.values import parse_gateway
 from compiler.ir import (
     NEIGHBOR_RESPONDER_MODES,
+    POOL_PROTOCOLS,
     PROTOCOLS,
     SELECTION_FIELDS,
     Backend,
@@ -25,8 +26,10 @@ from compiler.ir import (
     HealthCheck,
     LoadBalancer,
     LoadBalancerOptions,
+    LoadBalancerPool,
     LoadBalancerPort,
     Network,
+    PoolInstance,
     PortRange,
     ProbeSource,
     SwitchPort,
@@ -104,8 +107,38 @@ targets = st.one_of(
 )
 
 backends = st.builds(Backend, names, addresses, optional_ports, texts)
-lb_ports = st.builds(
-    LoadBalancerPort, st.sampled_from(PROTOCOLS), port_lists, st.lists(names, min_size=1, max_size=3).map(tuple), texts
+lb_ports = st.one_of(
+    st.builds(
+        LoadBalancerPort,
+        st.sampled_from(PROTOCOLS),
+        port_lists,
+        st.lists(names, min_size=1, max_size=3).map(tuple),
+        texts,
+    ),
+    # LXD: a pool instead of backends (the front ends read any listen ports; the checks want one).
+    st.builds(LoadBalancerPort, st.sampled_from(PROTOCOLS), port_lists, st.just(()), texts, names),
+)
+# A pool's values are LXD's: 0 is a value, not the default.
+pool_health_checks = st.one_of(
+    st.none(),
+    st.builds(
+        HealthCheck,
+        st.one_of(st.just(0), seconds),
+        st.one_of(st.just(0), seconds),
+        st.integers(0, 2**31 - 1),
+        st.integers(0, 2**31 - 1),
+    ),
+)
+ports = st.integers(1, 65535)
+pools = st.builds(
+    LoadBalancerPool,
+    names,
+    ports,
+    st.sampled_from(POOL_PROTOCOLS),
+    texts,
+    pool_health_checks,
+    st.lists(st.builds(PoolInstance, names, st.one_of(st.none(), ports)), max_size=3).map(tuple),
+    user_config,
 )
 load_balancers = st.builds(
     LoadBalancer,
@@ -127,7 +160,7 @@ forwards = st.builds(
     options,
     user_config,
 )
-switch_ports = st.builds(SwitchPort, names, st.lists(addresses, max_size=3).map(tuple))
+switch_ports = st.builds(SwitchPort, names, st.lists(addresses, max_size=3).map(tuple), st.one_of(st.none(), names))
 # Any choice of its family: the front ends leave "is it in the subnet" to the checks.
 probe_sources = st.builds(
     ProbeSource,
@@ -155,6 +188,7 @@ def networks(draw: st.DrawFn) -> Network:
         probe_source=draw(probe_sources),
         forwards=tuple(draw(st.lists(forwards, max_size=2))),
         load_balancers=tuple(draw(st.lists(load_balancers, max_size=2))),
+        pools=tuple(draw(st.lists(pools, max_size=2))),
     )
 
 

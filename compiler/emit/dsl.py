@@ -15,12 +15,14 @@ from collections.abc import Iterator
 from ..frontend.dsl_format import INDENT
 from ..frontend.dsl_values import duration_text, endpoint_text, mac_text, name_text, quote, user_key_text
 from ..ir import (
+    LXD_POOL_HEALTH_CHECK,
     Backend,
     Document,
     Forward,
     ForwardPort,
     LoadBalancer,
     LoadBalancerOptions,
+    LoadBalancerPool,
     LoadBalancerPort,
     Network,
     format_ports,
@@ -62,8 +64,10 @@ def _network(network: Network) -> Iterator[str]:
     if network.switch_ports:
         yield ""
     for port in network.switch_ports:
-        yield " ".join([f"{INDENT}switch-port", name_text(port.name), *(str(a) for a in port.addresses)])
-    for block in [*(_forward(f) for f in network.forwards), *(_load_balancer(lb) for lb in network.load_balancers)]:
+        instance = ["instance", name_text(port.instance)] if port.instance is not None else []
+        yield " ".join([f"{INDENT}switch-port", name_text(port.name), *(str(a) for a in port.addresses), *instance])
+    blocks = [*(_pool(p) for p in network.pools), *(_forward(f) for f in network.forwards)]
+    for block in [*blocks, *(_load_balancer(lb) for lb in network.load_balancers)]:
         yield ""
         yield from (f"{INDENT}{line}" for line in block)
     yield "}"
@@ -107,7 +111,28 @@ def _backend(backend: Backend) -> str:
     return _with_description(f"backend {name_text(backend.name)} {target}", backend.description)
 
 
+def _pool(pool: LoadBalancerPool) -> list[str]:
+    body = [f"description {quote(pool.description)}"] if pool.description else []
+    body += [f"protocol {pool.protocol}", f"target-port {pool.target_port}"]
+    check = pool.health_check
+    if check is None:
+        body.append("no-health-check")
+    elif check != LXD_POOL_HEALTH_CHECK:  # no line: on, with LXD's defaults
+        body.append(
+            f"health-check interval {duration_text(check.interval)} timeout {duration_text(check.timeout)} "
+            f"success {check.success_count} failure {check.failure_count}"
+        )
+    body += _user_config(pool.user_config)
+    for instance in pool.instances:
+        port = f" {instance.target_port}" if instance.target_port is not None else ""
+        body.append(f"instance {name_text(instance.name)}{port}")
+    return [f"pool {name_text(pool.name)} {{", *(INDENT + line for line in body), "}"]
+
+
 def _load_balancer_port(port: LoadBalancerPort) -> str:
+    if port.target_pool is not None:
+        text = f"{port.protocol} {format_ports(port.listen_ports)} -> pool {name_text(port.target_pool)}"
+        return _with_description(text, port.description)
     names = ", ".join(name_text(name) for name in port.target_backends)
     return _with_description(f"{port.protocol} {format_ports(port.listen_ports)} -> {names}", port.description)
 

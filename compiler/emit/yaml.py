@@ -15,12 +15,14 @@ import yaml
 
 from ..frontend.dsl_values import mac_text
 from ..ir import (
+    LXD_POOL_HEALTH_CHECK,
     Backend,
     Document,
     Forward,
     ForwardPort,
     LoadBalancer,
     LoadBalancerOptions,
+    LoadBalancerPool,
     LoadBalancerPort,
     Network,
     format_ports,
@@ -77,13 +79,41 @@ def _network(network: Network) -> dict[str, Any]:
     if network.switch_ports:
         data["switch_ports"] = [
             {"name": port.name, "addresses": [str(address) for address in port.addresses]}
+            | ({"instance": port.instance} if port.instance is not None else {})
             for port in network.switch_ports
         ]
     if network.forwards:
         data["forwards"] = [_forward(fwd) for fwd in network.forwards]
     if network.load_balancers:
         data["load_balancers"] = [_load_balancer(lb) for lb in network.load_balancers]
+    if network.pools:
+        data["load_balancer_pools"] = [_pool(pool) for pool in network.pools]
     return data
+
+
+def _pool(pool: LoadBalancerPool) -> dict[str, Any]:
+    """As ``lxc network load-balancer pool show`` prints it: the config keys
+    LXD stores (protocol always; health-check values that differ from its
+    defaults), sorted as yaml.v2 sorts them; ``used_by`` is LXD's to know."""
+    config: dict[str, str] = {"protocol": pool.protocol, "target_port": str(pool.target_port)}
+    if pool.health_check is None:
+        config["healthcheck"] = "false"
+    else:
+        for key in ("interval", "timeout", "success_count", "failure_count"):
+            value = getattr(pool.health_check, key)
+            if value != getattr(LXD_POOL_HEALTH_CHECK, key):
+                config[f"healthcheck.{key}"] = str(value)
+    config.update(pool.user_config)
+    instances = [
+        {"name": instance.name} | ({"target_port": str(instance.target_port)} if instance.target_port else {})
+        for instance in pool.instances
+    ]
+    return {
+        "name": pool.name,
+        "description": pool.description,
+        "config": dict(sorted(config.items())),
+        "instances": instances,
+    }
 
 
 def _load_balancer(lb: LoadBalancer) -> dict[str, Any]:
@@ -119,12 +149,16 @@ def _backend(backend: Backend) -> dict[str, Any]:
 
 
 def _load_balancer_port(port: LoadBalancerPort) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "description": port.description,
         "protocol": port.protocol,
         "listen_port": format_ports(port.listen_ports),
-        "target_backend": list(port.target_backends),
     }
+    if port.target_pool is not None:
+        data["target_pool"] = port.target_pool
+    else:
+        data["target_backend"] = list(port.target_backends)
+    return data
 
 
 def _forward(fwd: Forward) -> dict[str, Any]:

@@ -5,19 +5,26 @@ Load_Balancer options) with the value rules both front ends share
 (``values``, ``lb_options``), so all value errors of a file are reported at
 once, each at its node. What the shape check (``document_shape``) rejected
 or disqualified is skipped silently and left out of the model.
+
+Why this module is long: one class, ModelBuilder, with a method per kind of
+object (LXD's pools too) and the value readers they share, as in
+``dsl_builder``; splitting it would part methods that call each other.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from netaddr import EUI, IPAddress, IPNetwork
 
 from ..diagnostics import Diagnostic, Span, error, note, warning
 from ..ir import (
+    LXD_POOL_HEALTH_CHECK,
     OPTION_KEYS,
+    POOL_PROTOCOLS,
     Backend,
     Document,
     Forward,
@@ -25,8 +32,10 @@ from ..ir import (
     HealthCheck,
     LoadBalancer,
     LoadBalancerOptions,
+    LoadBalancerPool,
     LoadBalancerPort,
     Network,
+    PoolInstance,
     PortRange,
     ProbeChoice,
     ProbeSource,
@@ -44,9 +53,12 @@ from .values import (
     parse_bool,
     parse_gateway,
     parse_mac,
+    parse_pool_health_check_enabled,
     parse_ports,
     parse_probe_source,
     probe_source_problem,
+    parse_single_port,
+    pool_health_check_value,
     string_problem,
     zero_default_message,
 )
@@ -273,10 +285,13 @@ class ModelBuilder:
         switch_ports, ports_ok = self.each(node, "switch_ports", path, self.switch_port)
         forwards, forwards_ok = self.each(node, "forwards", path, self.forward)
         load_balancers, lbs_ok = self.each(node, "load_balancers", path, self.load_balancer)
+        # The load balancers depend on their pools as on the switch ports: a bad one leaves the network out.
+        pools, pools_ok = self.each(node, "load_balancer_pools", path, self.pool)
         fields = (name, row_prefix, router, switch, ipv4, ipv6, mac)
         if (
             path in self.poisoned
             or not ports_ok
+            or not pools_ok
             or attach_switches is None
             or attach_routers is None
             or ("lb_group" in node.items and lb_group is None)
@@ -310,6 +325,7 @@ class ModelBuilder:
             probe_source=probe_source,
             forwards=tuple(forwards),
             load_balancers=tuple(load_balancers),
+            pools=tuple(pools),
             span=node.span,
             spans=spans,
         )
@@ -371,9 +387,10 @@ class ModelBuilder:
         addresses = self.each_scalar(
             node, "addresses", spans, lambda item: self.parse_address(item, "switch port address")
         )
-        if addresses is None or name is None:
+        instance = self.name(node, "instance", spans, "instance name") if "instance" in node.items else None
+        if addresses is None or name is None or ("instance" in node.items and instance is None):
             return None
-        return SwitchPort(name, addresses, span=node.span, spans=spans)
+        return SwitchPort(name, addresses, instance, span=node.span, spans=spans)
 
     def load_balancer(self, node: MappingNode, path: Path) -> LoadBalancer | None:
         spans: dict[str, Span] = {}
@@ -491,10 +508,11 @@ class ModelBuilder:
         listen_ports = self.ports(node, "listen_port", spans)
         description = self.text(node, "description", spans)
         targets = self.each_scalar(node, "target_backend", spans, self.string)
-        if targets is None or None in (protocol, listen_ports, description):
+        pool_ok, pool = self.port_target_pool(node, spans)
+        if targets is None or not pool_ok or None in (protocol, listen_ports, description):
             return None
         assert protocol is not None and listen_ports is not None and description is not None
-        return LoadBalancerPort(protocol, listen_ports, targets, description, span=node.span, spans=spans)
+        return LoadBalancerPort(protocol, listen_ports, targets, description, pool, span=node.span, spans=spans)
 
     def forward(self, node: MappingNode, path: Path) -> Forward | None:
         spans: dict[str, Span] = {}
@@ -564,3 +582,134 @@ class ModelBuilder:
             )
             return False
         return True
+
+    # -- LXD's load-balancer pools ------------------------------------------
+
+    def port_target_pool(self, node: MappingNode, spans: dict[str, Span]) -> tuple[bool, str | None]:
+        """A port entry's ``target_pool``: (False, None) when wrong, else (True,
+        the name or None). LXD takes exactly one of target_backend and target_pool
+        (lxd/network/driver_common.go loadBalancerValidate, 1341-1531)."""
+        present, child = self.field(node, "target_pool", spans)
+        text = self.string(child) if child is not None else None
+        name = text.strip() if text is not None else None  # LXD's Normalise trims it
+        if present and name is None:
+            return False, None
+        backends = "target_backend" in node.items
+        if name and backends:
+            self.fail(
+                spans["target_pool"],
+                "E341",
+                "a port entry has target_backend or target_pool, not both",
+                "LXD refuses it too (Cannot specify both target_backend and target_pool)",
+            )
+            return False, None
+        if not name and not backends:
+            self.fail(node.span, "E103", 'a port entry needs the key "target_backend" or "target_pool"')
+            return False, None
+        return True, name or None
+
+    def pool(self, node: MappingNode, path: Path) -> LoadBalancerPool | None:
+        """A pool as ``lxc network load-balancer pool show`` prints it; ``used_by`` is LXD's to keep."""
+        spans: dict[str, Span] = {}
+        name = self.name(node, "name", spans, "pool name")
+        description = self.text(node, "description", spans)
+        config = self.config(node, spans)
+        values = dict(config or ())
+        protocol = self.pool_protocol(values, spans) if config is not None else None
+        target_port = self.pool_port(node, values, spans) if config is not None else None
+        health_ok, health_check = self.pool_health_check(values, spans) if config is not None else (False, None)
+        instances, instances_ok = self.each(node, "instances", path, self.pool_instance)
+        if config is None or not (health_ok and instances_ok) or None in (name, description, protocol, target_port):
+            return None
+        assert name is not None and description is not None and protocol is not None and target_port is not None
+        return LoadBalancerPool(
+            name=name,
+            target_port=target_port,
+            protocol=protocol,
+            description=description,
+            health_check=health_check,
+            instances=tuple(instances),
+            user_config=_user_keys(config),
+            span=node.span,
+            spans=spans,
+        )
+
+    def pool_protocol(self, values: dict[str, str], spans: dict[str, Span]) -> str | None:
+        text = values.get("protocol", "").strip()
+        if not text:
+            return "tcp"  # LXD writes tcp into the config when none is given (driver_ovn.go 6825-6827)
+        if text not in POOL_PROTOCOLS:
+            self.fail(spans["config.protocol"], "E204", f'unknown pool protocol "{text}": expected tcp or udp')
+            return None
+        return text
+
+    def pool_port(self, node: MappingNode, values: dict[str, str], spans: dict[str, Span]) -> int | None:
+        if "target_port" not in values:
+            config = node.items.get("config")
+            if isinstance(config, MappingNode) or "config" not in node.items:
+                self.fail(
+                    node.key_span("config") if config is not None else node.span,
+                    "E103",
+                    'a pool needs the config key "target_port"',
+                    "LXD requires it: the port the instances serve on",
+                )
+            return None
+        return self.single_port(node.items["config"], "target_port", values["target_port"], spans["config.target_port"])
+
+    def single_port(self, parent: Node, key: str, text: str, span: Span) -> int | None:
+        port, problems = parse_single_port(text, key)
+        value = parent.items.get(key) if isinstance(parent, MappingNode) else None
+        for offset, message in problems:
+            at = value.span_of_offset(offset) if isinstance(value, ScalarNode) else span
+            self.fail(at, "E203", f"invalid {key}: {message}")
+        return port
+
+    def pool_health_check(self, values: dict[str, str], spans: dict[str, Span]) -> tuple[bool, HealthCheck | None]:
+        """(False, None) for a bad value, else (True, the check or None when off).
+        LXD's defaults; a value of 0 is written as it is, as LXD does."""
+        enabled: bool | None = True
+        ok = True
+        if "healthcheck" in values:
+            enabled = parse_pool_health_check_enabled(values["healthcheck"])
+            if enabled is None:
+                self.fail(
+                    spans["config.healthcheck"],
+                    "E206",
+                    f'healthcheck: "{values["healthcheck"]}" is not a boolean (use "true" or "false")',
+                )
+                ok = False
+        numbers: dict[str, int] = {}
+        for key in HEALTH_CHECK_KEYS:
+            text = values.get(f"healthcheck.{key}")
+            if text is None:
+                continue
+            span = spans[f"config.healthcheck.{key}"]
+            number = pool_health_check_value(f"healthcheck.{key}", text)
+            if isinstance(number, str):
+                self.fail(span, "E205", number)
+                ok = False
+                continue
+            numbers[key] = number
+            if enabled is False:
+                self.diagnostics.append(
+                    warning(span, "W002", f'healthcheck.{key} has no effect: the pool\'s healthcheck is "false"')
+                )
+        if not ok:
+            return False, None
+        return True, (replace(LXD_POOL_HEALTH_CHECK, **numbers) if enabled else None)
+
+    def pool_instance(self, node: MappingNode, path: Path) -> PoolInstance | None:
+        spans: dict[str, Span] = {}
+        name = self.name(node, "name", spans, "instance name")
+        present, child = self.field(node, "target_port", spans)
+        text = self.string(child) if child is not None else None
+        port: int | None = None
+        if present and (child is None or text is None):
+            return None
+        if text is not None and text.strip():  # LXD prints none for an unset one; "" is unset too
+            port = self.single_port(node, "target_port", text, spans["target_port"])
+            if port is None:
+                return None
+        if name is None:
+            return None
+        return PoolInstance(name, port, span=node.span, spans=spans)

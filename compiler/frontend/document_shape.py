@@ -145,7 +145,7 @@ def _unknown_keys(node: Node, path: Path, subschema: dict[str, Any]) -> Iterable
                 "E302",
                 *WHOLE_IP_LOAD_BALANCING,
             )
-        elif in_config and key in UNSUPPORTED_OPTIONS:
+        elif in_config and key in UNSUPPORTED_OPTIONS and not (len(path) >= 3 and path[-3] == "load_balancer_pools"):
             yield error(node.key_span(key), "E322", f'config key "{key}" is not supported: {UNSUPPORTED_OPTIONS[key]}')
         elif in_config:
             yield error(
@@ -207,6 +207,8 @@ def _singular(name: str) -> str:
         "backends": "a backend",
         "ports": "a port entry",
         "switch_ports": "a switch port",
+        "load_balancer_pools": "a pool",
+        "instances": "a pool instance",
         "config": "config",
         "the document": "the document",
     }

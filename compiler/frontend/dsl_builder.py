@@ -6,8 +6,8 @@ exact DSL token is kept under the same keys the YAML front end uses, so the
 semantic checks point into DSL text. An object with a value error, or a
 syntax error directly inside it, is left out of the model.
 
-Why this module is long: a little over 600 lines, one class, ModelBuilder, with a method per
-kind of statement and the value readers they share; splitting the class
+Why this module is long: about 750 lines, one class, ModelBuilder, with a method per
+kind of statement (LXD's pools too) and the value readers they share; splitting the class
 would part methods that call each other without giving either half a job
 of its own.
 """
@@ -18,12 +18,15 @@ import bisect
 import itertools
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from lark import Token
 from netaddr import EUI, IPAddress, IPNetwork
 
 from ..diagnostics import Diagnostic, SourceText, Span, error, note
 from ..ir import (
+    LXD_POOL_HEALTH_CHECK,
+    POOL_PROTOCOLS,
     Backend,
     Document,
     Forward,
@@ -31,8 +34,10 @@ from ..ir import (
     HealthCheck,
     LoadBalancer,
     LoadBalancerOptions,
+    LoadBalancerPool,
     LoadBalancerPort,
     Network,
+    PoolInstance,
     PortRange,
     ProbeChoice,
     ProbeSource,
@@ -53,6 +58,7 @@ from .values import (
     parse_ports,
     parse_probe_source,
     probe_source_problem,
+    parse_single_port,
     string_problem,
     zero_default_message,
 )
@@ -60,6 +66,7 @@ from .values import (
 _NETWORK_SINGLES = ("ROW_PREFIX", "ROUTER", "SWITCH", "IPV4", "IPV6", "ROUTER_MAC", "LB_GROUP")
 _LOAD_BALANCER_SINGLES = ("DESCRIPTION", "HEALTH_CHECK", *OPTION_TERMINALS)
 _FORWARD_SINGLES = ("DESCRIPTION", "DEFAULT", *OPTION_TERMINALS)
+_POOL_SINGLES = ("DESCRIPTION", "PROTOCOL_SETTING", "TARGET_PORT", "HEALTH_CHECK", "NO_HEALTH_CHECK")
 _SETTING_KEYS = {"INTERVAL": "interval", "TIMEOUT": "timeout", "SUCCESS": "success_count", "FAILURE": "failure_count"}
 
 
@@ -355,9 +362,12 @@ class ModelBuilder:
         switch_ports = [self.switch_port(s) for s in self.each(block, "SWITCH_PORT")]
         forwards = [self.forward(s) for s in self.each(block, "FORWARD")]
         load_balancers = [self.load_balancer(s) for s in self.each(block, "LOAD_BALANCER")]
+        # The load balancers depend on their pools as on the switch ports: a bad one leaves the network out.
+        pools = [self.pool(s) for s in self.each(block, "POOL")]
         if (
             self.has_syntax_error(block)
             or _any_none(switch_ports)
+            or _any_none(pools)
             or attach_switches is None
             or attach_routers is None
             or (group_statement is not None and lb_group is None)
@@ -388,6 +398,7 @@ class ModelBuilder:
             probe_source=probe_source,
             forwards=tuple(f for f in forwards if f is not None),
             load_balancers=tuple(lb for lb in load_balancers if lb is not None),
+            pools=tuple(p for p in pools if p is not None),
             span=self.span(block.keyword),
             spans=spans,
         )
@@ -473,15 +484,23 @@ class ModelBuilder:
     def switch_port(self, statement: Statement) -> SwitchPort | None:
         spans: dict[str, Span] = {}
         name = self.name(statement.args[0], "switch port name", spans)
+        words = statement.args[1:]
+        instance: str | None = None
+        if len(words) >= 2 and words[-2].type == "INSTANCE":
+            instance = self.name(words[-1], "instance name", spans, "instance")
+            if instance is None:
+                return None
+            words = words[:-2]
         addresses = [
             self.address(token, "switch port address", spans, f"addresses[{index}]")
-            for index, token in enumerate(statement.args[1:])
+            for index, token in enumerate(words)
         ]
         if name is None or _any_none(addresses):
             return None
         return SwitchPort(
             name,
             tuple(a for a in addresses if a is not None),
+            instance,
             span=self.span(statement.keyword),
             spans=spans,
         )
@@ -588,6 +607,12 @@ class ModelBuilder:
         spans: dict[str, Span] = {}
         listen_ports = self.listen_ports(statement, spans)
         names = [token for token in statement.args[2:] if token.type == "NAME"]
+        pool: str | None = None
+        if any(token.type == "POOL" for token in statement.args):
+            pool = self.name(names[0], "pool name", spans, "target_pool")  # "-> pool NAME"
+            if pool is None:
+                return None
+            names = []
         targets: list[str | None] = []
         for index, token in enumerate(names):
             spans[f"target_backend[{index}]"] = self.span(token)
@@ -600,6 +625,7 @@ class ModelBuilder:
             listen_ports,
             tuple(t for t in targets if t is not None),
             description,
+            pool,
             span=self.span(statement.keyword),
             spans=spans,
         )
@@ -657,3 +683,116 @@ class ModelBuilder:
             span=self.span(statement.keyword),
             spans=spans,
         )
+
+    # -- LXD's load-balancer pools ----------------------------------------------
+
+    def pool(self, block: Statement) -> LoadBalancerPool | None:
+        spans: dict[str, Span] = {}
+        name = self.name(block.args[0], "pool name", spans)
+        found = self.singles(block, _POOL_SINGLES)
+        description = self.description(found.get("DESCRIPTION"), spans)
+        protocol = self.pool_protocol(found.get("PROTOCOL_SETTING"), spans)
+        target_port = self.pool_port(block, name, found.get("TARGET_PORT"), spans)
+        health_ok, health_check = self.pool_health_check(found, spans)
+        user_config = self.user_config(block, spans)
+        instances = [self.pool_instance(s) for s in self.each(block, "INSTANCE")]
+        if (
+            self.has_syntax_error(block)
+            or not health_ok
+            or _any_none(instances)
+            or None in (name, description, protocol, target_port, user_config)
+        ):
+            return None
+        assert name is not None and description is not None and protocol is not None
+        assert target_port is not None and user_config is not None
+        return LoadBalancerPool(
+            name=name,
+            target_port=target_port,
+            protocol=protocol,
+            description=description,
+            health_check=health_check,
+            instances=tuple(i for i in instances if i is not None),
+            user_config=user_config,
+            span=self.span(block.keyword),
+            spans=spans,
+        )
+
+    def pool_protocol(self, statement: Statement | None, spans: dict[str, Span]) -> str | None:
+        if statement is None:
+            return "tcp"  # LXD's default, which it writes into the config
+        token = statement.args[0]
+        spans["config.protocol"] = self.span(token)
+        if str(token.value) not in POOL_PROTOCOLS:
+            self.fail(self.span(token), "E204", f'unknown pool protocol "{token.value}": expected tcp or udp')
+            return None
+        return str(token.value)
+
+    def pool_port(
+        self, block: Statement, name: str | None, statement: Statement | None, spans: dict[str, Span]
+    ) -> int | None:
+        if statement is None:
+            if not self.has_syntax_error(block):
+                shown = f' "{name}"' if name is not None else ""
+                self.fail(self.span(block.keyword), "E103", f'pool{shown} needs a "target-port" line')
+            return None
+        token = statement.args[0]
+        spans["config.target_port"] = self.span(token)
+        return self.single_port(token, "target-port")
+
+    def single_port(self, token: Token, what: str) -> int | None:
+        port, problems = parse_single_port(str(token.value), what)
+        for offset, message in problems:
+            self.fail(self.span(token, offset), "E203", f"invalid {what}: {message}")
+        return port
+
+    def pool_health_check(self, found: dict[str, Statement], spans: dict[str, Span]) -> tuple[bool, HealthCheck | None]:
+        """On unless ``no-health-check``, with LXD's defaults; 0 is written as it
+        is, as LXD does. (False, None) for a bad value."""
+        off, on = found.get("NO_HEALTH_CHECK"), found.get("HEALTH_CHECK")
+        if off is not None:
+            spans["config.healthcheck"] = self.span(off.keyword)
+        if on is None:
+            return True, (None if off is not None else LXD_POOL_HEALTH_CHECK)
+        spans["config.healthcheck"] = self.span(on.keyword)
+        numbers: dict[str, int] = {}
+        lines: dict[str, int] = {}
+        ok = True
+        for setting, value in zip(on.args[::2], on.args[1::2], strict=True):
+            key = _SETTING_KEYS[setting.type]
+            if key in lines:
+                self.fail(
+                    self.span(setting),
+                    "E101",
+                    f'duplicate health-check setting "{setting.value}" (first given on line {lines[key]})',
+                )
+                continue
+            lines[key] = setting.line or 0
+            spans[f"config.healthcheck.{key}"] = self.span(value)
+            number = self.setting(setting, value)
+            if number is None:
+                ok = False
+            else:
+                numbers[key] = number
+        if off is not None:
+            first, second = sorted((off, on), key=lambda s: s.keyword.start_pos or 0)
+            self.fail(
+                self.span(second.keyword),
+                "E320",
+                f'"{second.keyword.value}" and "{first.keyword.value}" (line {first.keyword.line}) exclude each other',
+            )
+            ok = False
+        return (True, replace(LXD_POOL_HEALTH_CHECK, **numbers)) if ok else (False, None)
+
+    def pool_instance(self, statement: Statement) -> PoolInstance | None:
+        spans: dict[str, Span] = {}
+        name = self.name(statement.args[0], "instance name", spans)
+        port: int | None = None
+        if len(statement.args) > 1:
+            token = statement.args[1]
+            spans["target_port"] = self.span(token)
+            port = self.single_port(token, "instance target port")
+            if port is None:
+                return None
+        if name is None:
+            return None
+        return PoolInstance(name, port, span=self.span(statement.keyword), spans=spans)

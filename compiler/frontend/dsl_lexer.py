@@ -64,11 +64,16 @@ KEYWORDS: dict[str, str] = {
     "TIMEOUT": "timeout",
     "SUCCESS": "success",
     "FAILURE": "failure",
+    "POOL": "pool",
+    "PROTOCOL_SETTING": "protocol",
+    "TARGET_PORT": "target-port",
+    "NO_HEALTH_CHECK": "no-health-check",
+    "INSTANCE": "instance",
     **{terminal: key.replace("_", "-") for terminal, key in OPTION_TERMINALS.items()},
 }
 PROTOCOL_WORDS = ("tcp", "udp", "sctp")
 # The terminal of the value that follows each block keyword.
-BLOCK_HEADERS = {"NETWORK": "NAME", "LOAD_BALANCER": "ADDRESS", "FORWARD": "ADDRESS"}
+BLOCK_HEADERS = {"NETWORK": "NAME", "LOAD_BALANCER": "ADDRESS", "FORWARD": "ADDRESS", "POOL": "NAME"}
 
 
 def keyword_terminal(word: str) -> str | None:

@@ -24,17 +24,21 @@ from .values import WHOLE_IP_LOAD_BALANCING
 
 # The health-check settings, for a misspelt one; each block in words.
 _SETTING_WORDS = ("interval", "timeout", "success", "failure")
-BLOCK_NAMES = {"NETWORK": "network", "LOAD_BALANCER": "load balancer", "FORWARD": "forward"}
+BLOCK_NAMES = {"NETWORK": "network", "LOAD_BALANCER": "load balancer", "FORWARD": "forward", "POOL": "pool"}
 # Where each statement belongs, for a statement written in the wrong block.
 _HOMES = {
     "VERSION": "the top level",
     "TARGET_OVN": "the top level",
     "NETWORK": "the top level",
     **{terminal: "a load-balancer or forward block" for terminal in OPTION_TERMINALS},
-    "DESCRIPTION": "a load-balancer or forward block",
-    "USER_KEY": "a load-balancer or forward block",
+    "DESCRIPTION": "a load-balancer, forward or pool block",
+    "USER_KEY": "a load-balancer, forward or pool block",
     "PROTOCOL": "a load-balancer or forward block",
-    "HEALTH_CHECK": "a load-balancer block",
+    "HEALTH_CHECK": "a load-balancer or pool block",
+    "PROTOCOL_SETTING": "a pool block",
+    "TARGET_PORT": "a pool block",
+    "NO_HEALTH_CHECK": "a pool block",
+    "INSTANCE": "a pool block (or at the end of a switch-port line)",
     "BACKEND": "a load-balancer block",
     "DEFAULT": "a forward block",
     "INTERVAL": "a health-check line",
@@ -72,6 +76,8 @@ def _name_phrase(previous: str) -> str:
         "ATTACH_ROUTER": "a router name",
         "LB_GROUP": "a load balancer group name",
         "NEIGHBOR_RESPONDER": "all, reachable or none",
+        "POOL": "a pool name",
+        "INSTANCE": "an instance name",
     }.get(previous, "a backend name")
 
 
@@ -106,6 +112,8 @@ _PHRASES: dict[str, Callable[[str], str]] = {
     "COUNT": lambda _: "a number",
     "ARROW": lambda _: "'->'",
     "COMMA": lambda _: "','",
+    "POOL": lambda _: "'pool' and a pool name",
+    "INSTANCE": lambda _: "'instance' and an instance name",
     "STRING": _string_phrase,
     "LBRACE": lambda _: "'{'",
     "RBRACE": lambda _: "'}'",
@@ -131,19 +139,28 @@ _STATEMENT_ORDER = (
     "PROBE_SOURCE",
     "LOAD_BALANCER",
     "FORWARD",
+    "POOL",
     "DESCRIPTION",
+    "PROTOCOL_SETTING",
+    "TARGET_PORT",
     "HEALTH_CHECK",
+    "NO_HEALTH_CHECK",
     "DEFAULT",
     "USER_KEY",
     *OPTION_TERMINALS,
     "BACKEND",
     "PROTOCOL",
+    "INSTANCE",
 )
 
 
 def statement_words(expected: Iterable[str]) -> list[str]:
     """The statement keywords among ``expected`` terminals, as written."""
     present = set(expected)
+    if "ROUTER" not in present:
+        present.discard("POOL")  # "-> pool NAME" in a port entry; a pool block is a network's
+    if "INSTANCE" in present and "TARGET_PORT" not in present:
+        present.discard("INSTANCE")  # the end of a switch-port line, not a pool's statement
     words: list[str] = []
     for terminal in _STATEMENT_ORDER:
         if terminal not in present:
@@ -164,6 +181,8 @@ def block_context(expected: Iterable[str]) -> str:
         return "a load balancer"
     if "DEFAULT" in present:
         return "a forward"
+    if "TARGET_PORT" in present:
+        return "a pool"
     if "ROUTER" in present:
         return "a network"
     if "INTERVAL" in present:

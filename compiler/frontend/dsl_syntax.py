@@ -69,4 +69,5 @@ class SyntaxTreeBuilder(Transformer[Token, Any]):
     version = target_ovn = row_prefix = router = switch = ipv4 = ipv6 = router_mac = switch_port = _statement
     attach_switch = attach_router = lb_group = probe_source = lb_option = _statement
     health_check = backend = lb_port = default_target = forward_port = description = user_config = _statement
-    network = load_balancer = forward = _block
+    pool_protocol = target_port = no_health_check = instance = _statement
+    network = load_balancer = forward = pool = _block

@@ -74,6 +74,39 @@ def parse_ports(text: str) -> tuple[tuple[PortRange, ...], list[tuple[int, str]]
     return tuple(ranges), problems
 
 
+def parse_single_port(text: str, what: str) -> tuple[int | None, list[tuple[int, str]]]:
+    """One port, 1 to 65535: a pool's or a pool instance's target_port
+    (LXD: validate.IsNetworkPort, one port, no list or range)."""
+    ranges, problems = parse_ports(text)
+    if problems:
+        return None, problems
+    if len(ranges) != 1 or len(ranges[0]) != 1:
+        return None, [(0, f'"{text.strip()}" is not one port: {what} is a single port (LXD)')]
+    return ranges[0].first, []
+
+
+def pool_health_check_value(what: str, text: str) -> int | str:
+    """A pool's healthcheck.* value, or why not (E205). LXD takes any uint64
+    and writes it as it is, 0 too (no default for 0, unlike Incus)."""
+    digits = re.fullmatch(r"0*([0-9]{1,12})", text.strip())
+    number = int(digits.group(1)) if digits is not None else None
+    if number is None:
+        return f'{what}: "{text}" is not an integer from 0 to {MAX_HEALTH_CHECK_VALUE}'
+    if number > MAX_HEALTH_CHECK_VALUE:
+        return (
+            f'{what}: "{text}" is above {MAX_HEALTH_CHECK_VALUE}: LXD stores it, but ovn-controller reads '
+            "the value as a C int and would silently ignore it"
+        )
+    return number
+
+
+def parse_pool_health_check_enabled(text: str) -> bool | None:
+    """A pool's ``healthcheck``: LXD validates it as a boolean when it is not
+    empty and turns checks off only for a false one (shared.IsFalse), so an
+    empty value means on (lxd/network/driver_ovn.go checkPoolHealthCheck, 5374)."""
+    return True if not text.strip() else parse_bool(text)
+
+
 def parse_bool(text: str) -> bool | None:
     lowered = text.strip().lower()
     if lowered in _TRUE:
