@@ -28,8 +28,8 @@ from .pool_checks import (
     check_instance_ports_in_one_pool,
     check_pool_instances,
     check_pool_ports,
+    check_pool_probe_sources,
     check_pools,
-    check_probe_sources,
     pool_ports,
     pool_target_addresses,
 )
@@ -659,7 +659,7 @@ CHECKS: tuple[Check, ...] = (
     check_pool_instances,
     check_empty_pool_ports,
     check_instance_ports_in_one_pool,
-    check_probe_sources,
+    check_pool_probe_sources,
     check_health_check_sources,
     check_backends_have_switch_ports,
     check_switch_port_addresses,

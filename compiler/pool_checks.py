@@ -212,7 +212,7 @@ def _source_conflicts(
                 yield backend, (pool, target.instance), own, theirs
 
 
-def check_probe_sources(document: Document) -> Iterator[Diagnostic]:
+def check_pool_probe_sources(document: Document) -> Iterator[Diagnostic]:
     """A Load_Balancer row has one ip_port_mappings entry per backend address,
     so an address a load balancer's own health check probes (from its
     health-check source) and a health-checked pool probes (from the router,

@@ -402,7 +402,7 @@ def test_one_probe_source_each_is_fine(tmp_path: Path) -> None:
     [
         ("", "[{name: i2}]", False),  # checked pool: reject fires when i2 is offline
         (', healthcheck: "false"', "[{name: i2}]", True),  # every VIP has a backend, always
-        ("", "[]", True),  # no VIP for the empty pool (W006), the other VIP has a backend
+        ("", "[]", True),  # no VIP for the empty pool (W007), the other VIP has a backend
     ],
 )
 def test_reject_is_warned_about_only_where_it_cannot_fire(

@@ -30,7 +30,7 @@ from netaddr import IPAddress
 from ..addresses import endpoint
 from ..diagnostics import escape_controls
 from ..ir import Document, Forward, LoadBalancer, Network, SwitchPort, expand_ports
-from ..lower import GroupRow, LoadBalancerRow, NorthboundChanges, target_port, vip_key
+from ..lower import GroupRow, LoadBalancerRow, NatRow, NorthboundChanges, target_port, vip_key
 
 # (ip without brackets, port, protocol, logical port) -> Service_Monitor status.
 MonitorStatuses = Mapping[tuple[str, int, str, str], str]
@@ -46,6 +46,7 @@ _ID_PREFIX = {
     "backend": "be",
     "switch_port": "pt",
     "probe_source": "src",
+    "nat": "nat",
 }
 STATUSES = ("online", "offline", "unknown")
 # How much of a status a peer sent is shown: it is the peer's word, not ours.
@@ -209,6 +210,7 @@ def _network(
     builder: _Builder,
     network: Network,
     rows: Sequence[LoadBalancerRow],
+    nats: Sequence[NatRow],
     groups: Mapping[str, GroupRow],
     statuses: MonitorStatuses | None,
 ) -> None:
@@ -223,6 +225,25 @@ def _network(
     context = _Context(builder, network, cluster, switch, ports, groups, statuses)
     for row in rows:
         _row(context, row)
+    for nat in nats:
+        _nat(context, nat)
+
+
+def _nat(context: _Context, nat: NatRow) -> None:
+    """A forward's default target: the router's dnat row and the one address it sends to."""
+    builder, cluster = context.builder, context.cluster
+    lines: tuple[Line, ...] = (("NAT dnat", nat.external_ip), ("every port no VIP takes", ""))
+    node = builder.node(("nat", nat.router, nat.external_ip), "nat", lines, cluster)
+    builder.edge(node, _datapath_node(builder, "Logical_Router", nat.router, cluster), "on")
+    target = builder.node(
+        ("nat-target", nat.router, nat.logical_ip), "backend", (("forward to", nat.logical_ip),), cluster
+    )
+    builder.edge(node, target)
+    port = context.ports.get(IPAddress(nat.logical_ip))
+    if port is not None:
+        lsp = builder.node(("port", context.network.name, port.name), "switch_port", (("port", port.name),), cluster)
+        builder.edge(target, lsp)
+        builder.edge(lsp, context.switch)
 
 
 def _row(context: _Context, row: LoadBalancerRow) -> None:
@@ -305,8 +326,12 @@ def build_graph(
     by_network: dict[str, list[LoadBalancerRow]] = {}
     for row in changes.rows:
         by_network.setdefault(row.network, []).append(row)
+    nats_by_network: dict[str, list[NatRow]] = {}
+    for nat in changes.nats:
+        nats_by_network.setdefault(nat.network, []).append(nat)
     for network in document.networks:
-        _network(builder, network, by_network.get(network.name, []), groups, statuses)
+        rows = by_network.get(network.name, [])
+        _network(builder, network, rows, nats_by_network.get(network.name, []), groups, statuses)
     title: list[Line] = [("ovn-lbc graph of", ", ".join(inputs))]
     if statuses is not None:
         title.append(("monitor status from", statuses_from))
@@ -325,6 +350,7 @@ _DOT_SHAPES = {
     "backend": ("box", "rounded", ""),
     "switch_port": ("cds", "", ""),
     "probe_source": ("parallelogram", "", ""),
+    "nat": ("box", "bold,filled", "#fce4ec"),
 }
 # (fill, outline) per monitor status.
 _COLOURS = {
@@ -411,6 +437,7 @@ _MERMAID_SHAPES = {
     "backend": ("(", ")"),
     "switch_port": ("[/", "\\]"),
     "probe_source": ("((", "))"),
+    "nat": ("[", "]"),
 }
 
 

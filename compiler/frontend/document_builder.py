@@ -56,9 +56,9 @@ from .values import (
     parse_pool_health_check_enabled,
     parse_ports,
     parse_probe_source,
-    probe_source_problem,
     parse_single_port,
     pool_health_check_value,
+    probe_source_problem,
     string_problem,
     zero_default_message,
 )

@@ -57,8 +57,8 @@ from .values import (
     parse_mac,
     parse_ports,
     parse_probe_source,
-    probe_source_problem,
     parse_single_port,
+    probe_source_problem,
     string_problem,
     zero_default_message,
 )
