@@ -3,6 +3,7 @@ and no module grows past about 600 lines without saying why.
 
     frontend -> ir <- checks <- lower <- compilation <- plan <- emit <- saved_plan <- apply/cli
                          facts (the database's facts) -> compilation; ovsdb/ below facts
+                                                                  apply <- health <- cli
 
 docs/architecture.md draws the same picture; a change to one is a change to both.
 """
@@ -39,13 +40,15 @@ STAGES: dict[str, tuple[str, ...]] = {
     # The top: workflows and commands, over every stage.
     "compiler.saved_plan": ("compiler.emit",),
     "compiler.apply": ("compiler.emit", "compiler.saved_plan"),
+    # status and doctor: both databases read, joined to the file's rows (writes nothing).
+    "compiler.health": ("compiler.apply",),
     # The sandbox's datapath: Open vSwitch, ovn-controller, namespaces; the
     # agent runs inside the namespaces by file path and imports nothing.
     "compiler.datapath": (),
     "compiler.netns_agent": (),
     "compiler.sandbox": ("compiler.apply", "compiler.datapath"),
     "compiler.traffic": ("compiler.sandbox",),
-    "compiler.cli": ("compiler.traffic",),
+    "compiler.cli": ("compiler.traffic", "compiler.health"),
     "compiler.manpage": ("compiler.cli",),
     "compiler.__main__": ("compiler.cli",),
 }
