@@ -1,6 +1,7 @@
 """The ``ovn-lbc`` command line. Exit codes: 0 ok, 1 invalid input, 2 usage,
 3 nothing applied (the database refused, moved, or could not be used), 4
-committed but the --wait failed, 5 sent with no usable answer (applied whole
+committed but the --wait failed (for status and doctor: a backend is not
+online, a health check does not work), 5 sent with no usable answer (applied whole
 or not at all), 130 interrupted. ``plan --detailed-exitcode`` changes two:
 2 means changes pending, and a usage error is 1. No input, file, peer or
 signal gives a traceback: every failure is one line with one of these codes.
@@ -51,6 +52,7 @@ EXIT_USAGE = 2
 EXIT_CHANGES_PENDING = 2  # plan --detailed-exitcode only, which makes a usage error EXIT_INVALID
 EXIT_DATABASE = 3  # nothing applied: the database refused, moved or misbehaved, or OVN is missing (sandbox)
 EXIT_WAIT = 4  # committed, but the --wait failed or timed out; import: written, but something left out
+EXIT_UNHEALTHY = 4  # status: a backend is not online; doctor: something keeps a health check from working
 EXIT_UNKNOWN = 5  # the transaction went out, no usable answer came: applied whole or not at all
 EXIT_INTERRUPTED = 130  # SIGINT, as a shell reports it (128 + 2)
 EXIT_BROKEN_PIPE = 141  # the reader of standard output went away, as a shell reports SIGPIPE (128 + 13)
@@ -75,6 +77,10 @@ commands:
   apply FILE...       plan against a Northbound database and apply the plan in one
                       guarded transaction (--plan-file: apply a saved plan)
   destroy FILE...     remove every row the files' networks own, and nothing else
+  status FILE...      every backend of every VIP: its health-check monitor, whether the
+                      VIP's flows hold it, its line (--db NB, --sb SB; writes nothing)
+  doctor FILE...      why a health check does not work: each finding's code (D...),
+                      the file's line and the fix (--db NB, --sb SB; writes nothing)
   sandbox FILE...     apply the files to a throwaway OVN and show the result
   fmt FILE...         rewrite DSL files in the canonical layout (--check: only report)
   convert FILE...     print the files' model as DSL or YAML (--to dsl|yaml)
@@ -108,7 +114,9 @@ exit status:
   4    the changes are committed, but the --wait for ovn-northd or the
        hypervisors failed or timed out; for import: the file is written, but
        something of the input (a virtual server, a real server, a health
-       check) is left out, as its warning says
+       check) is left out, as its warning says; for status: a backend is
+       offline, has no monitor (yet) or is not applied; for doctor: there are
+       problems to fix
   5    the transaction was sent but no usable answer came back: it was
        applied whole or not at all (`ovn-lbc plan` shows which)
   130  interrupted (SIGINT); the message says what was applied
@@ -121,9 +129,10 @@ limits:
   skipped. A message from the server may have 1 GiB (--max-reply).
 
 environment:
-  OVN_NB_DB          the default remote of plan, apply and destroy; read by
-                     ovn-nbctl when a generated script runs.
-  OVN_SB_DB          the default of graph --sb.
+  OVN_NB_DB          the default remote (--db) of plan, apply, destroy, status
+                     and doctor; read by ovn-nbctl when a generated script runs.
+  OVN_SB_DB          the default --sb of status, doctor and graph, else
+                     unix:/var/run/ovn/ovnsb_db.sock (as ovn-sbctl).
   OVN_LBC_MAX_REPLY  the default of --max-reply.
 
 examples:
@@ -138,6 +147,8 @@ examples:
       (exit 2: the database drifted from lbs.yaml, and plan.json says how)
   ovn-lbc apply samples/ipv4-healthcheck.yaml --wait=sb
   ovn-lbc graph samples/ipv4-healthcheck.yaml --format dot | dot -Tsvg -o lbs.svg
+  ovn-lbc status samples/ipv4-healthcheck.yaml --format json    # exit 4 when a backend is down
+  ovn-lbc doctor samples/ipv4-healthcheck.yaml
   ovn-lbc fmt --check samples/*.lb
   ovn-lbc convert samples/ipv4-healthcheck.yaml --to dsl > ipv4-healthcheck.lb
   ovn-lbc import --from keepalived /etc/keepalived/keepalived.conf --network net.yaml -o lb.yaml
@@ -317,6 +328,52 @@ def build_parser() -> argparse.ArgumentParser:
     input_arguments(destroy)
     database_arguments(destroy)
     wait_arguments(destroy)
+
+    def health_arguments(sub: argparse.ArgumentParser, json_help: str) -> None:
+        input_arguments(sub)
+        database_arguments(sub)
+        sub.add_argument(
+            "--sb",
+            metavar="REMOTE",
+            default=os.environ.get(SB_REMOTE_VARIABLE) or DEFAULT_SB_REMOTE,
+            help="the Southbound database, written as --db is, with the same SSL options "
+            f"(default: ${SB_REMOTE_VARIABLE}, else {DEFAULT_SB_REMOTE})",
+        )
+        sub.add_argument("--format", choices=("text", "json"), default="text", help=json_help)
+
+    status = commands.add_parser(
+        "status",
+        help="show every backend's health as OVN has it now",
+        description="Check FILEs, read the Northbound and Southbound databases and print, for every "
+        "load balancer, VIP and backend of the files, the health-check monitor's status (online, "
+        "offline, no status yet, no monitor yet), whether the VIP's load-balancing flows hold the "
+        "backend now, and the backend's line, then a summary. A row the files describe and the "
+        "database lacks is shown as not applied. Exit 0 when every health-checked backend is "
+        "online, 4 otherwise. Nothing is written.",
+    )
+    health_arguments(
+        status,
+        "text: a table per VIP and a summary (default); json: one object for monitoring scripts, "
+        '{"state": "OK"|"CRITICAL"|"UNKNOWN", "exit_status", "summary", "counts", "backends": [...]}',
+    )
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="explain every health check that does not work",
+        description="Check FILEs, read the Northbound and Southbound databases and report what keeps "
+        "each health check of the files from working: a missing or unbound switch port, a probe "
+        "source that is someone else's address or outside the subnet, a health check whose vip is "
+        "not exactly a vips key, NB_Global's svc_monitor_mac, a load balancer missing from a switch "
+        "the files name, an offline monitor and why. Each finding has a code (D...), the file's "
+        "line and the fix; notes explain what OVN does and need no change. Rows ovn-lbc does not "
+        "own are examined when the files name them. Exit 0 when there are no problems, 4 when there "
+        "are. Nothing is written.",
+    )
+    health_arguments(
+        doctor,
+        "text: each finding as a diagnostic with its fix (default); json: "
+        '{"exit_status", "problems", "notes", "findings": [{"code", "severity", "file", "line", ...}]}',
+    )
 
     sandbox = commands.add_parser(
         "sandbox",
@@ -784,6 +841,8 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return _fmt(args.files, check=args.check)
     if args.command == "import":
         return _import(args)
+    if args.command in ("status", "doctor"):
+        return _health(args)
     if args.command == "apply" and bool(args.files) == bool(args.plan_file):
         parser.error("apply needs FILE... or --plan-file PLAN (not both)")
     live = args.command in ("apply", "destroy") or (args.command == "plan" and args.from_dump is None)
@@ -863,6 +922,56 @@ def _import(args: argparse.Namespace) -> int:
         return EXIT_WAIT
     print(f"ovn-lbc: import: {summary}", file=sys.stderr)
     return EXIT_OK
+
+
+def _health(args: argparse.Namespace) -> int:
+    """status and doctor: check the files, read both databases, report; nothing is written."""
+    from .health.doctor import diagnose
+    from .health.examine import examine
+    from .health.render import doctor_json, doctor_text, status_json, status_text, unknown_json
+    from .health.status import backend_statuses, exit_status
+
+    for option, remote in (("--db", args.db), ("--sb", args.sb)):
+        try:
+            parse_remotes(remote)
+        except BadRemote as exc:
+            print(f"ovn-lbc: {args.command}: {option}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        checked = check_files(
+            args.files, input_format=args.input_format, against_database=True, ovn_version=args.ovn_version
+        )
+    except CompileError as exc:
+        _print_diagnostics(exc)
+        return EXIT_INVALID
+    if checked.warnings:
+        print(checked.sources.render_all(sort_diagnostics(checked.warnings)), file=sys.stderr)
+    try:
+        joined, compilation = examine(checked, args.db, args.sb, ssl_files=_ssl(args), limits=_limits(args))
+    except OvsdbError as exc:
+        print(f"ovn-lbc: {args.command}: {exc}", file=sys.stderr)
+        if args.format == "json" and args.command == "status":
+            _write_or_fail(unknown_json(str(exc)), None)
+        return EXIT_DATABASE
+    nb, sb = joined.observed.nb_remote, joined.observed.sb_remote
+    if args.command == "status":
+        statuses = backend_statuses(joined)
+        code = exit_status(statuses)
+        text = (
+            status_json(statuses, nb, sb)
+            if args.format == "json"
+            else status_text(statuses, _input_names(args.files), nb, sb)
+        )
+    else:
+        findings = diagnose(joined)
+        code = EXIT_UNHEALTHY if any(finding.is_problem for finding in findings) else EXIT_OK
+        text = (
+            doctor_json(findings, nb, sb)
+            if args.format == "json"
+            else doctor_text(findings, compilation.sources, nb, sb)
+        )
+    written = _write_or_fail(text, None)
+    return written if written != EXIT_OK else code
 
 
 def _sandbox(compilation: Compilation, args: argparse.Namespace) -> int:

@@ -97,3 +97,33 @@ CODES: dict[str, str] = {
     "N001": "health-check value 0: the default, as in Incus",
     "N002": "hairpin_snat_ip address of a family no VIP has",
 }
+
+# ovn-lbc doctor's findings: what the databases hold that keeps a health check
+# of the file from working (compiler/health/, docs/status-doctor.md). They are
+# about a database, not a file, so tests/test_status.py makes each one on a real
+# datapath instead of a failing input. D7xx notes (and D303, D502) need no change.
+DOCTOR_CODES: dict[str, str] = {
+    "D100": "load balancer not in the database (not applied)",
+    "D101": "VIP or backend of the file missing from the database's row",
+    "D200": "no ip_port_mappings entry under the key northd looks the backend up by",
+    "D201": "switch port named for a backend does not exist",
+    "D202": "backend's switch port bound to no chassis, or not up",
+    "D203": "backend's switch port without the backend's address",
+    "D204": "backend's switch port disabled",
+    "D300": "probe source that is not an address of the backend's family",
+    "D301": "probe source that is also a switch port's or a router port's address",
+    "D302": "probe source outside the backend's subnet",
+    "D303": "ip_port_mappings value other than the file's",
+    "D400": "health-checked VIP without its health check in the database",
+    "D401": "health check whose vip is not exactly a vips key",
+    "D500": "NB_Global options:svc_monitor_mac missing",
+    "D501": "svc_monitor_mac changed and not yet what the Southbound uses",
+    "D502": "every monitor offline at once",
+    "D600": "load balancer not on a router or switch the file names",
+    "D700": "monitor offline",
+    "D701": "UDP monitor waiting for its first result",
+    "D702": "what a UDP monitor proves: silence is up, an ICMP error is down",
+    "D703": "monitor without a result yet",
+    "D704": "monitor offline on a release where new monitors start offline",
+    "D705": "no monitor where northd should have made one",
+}

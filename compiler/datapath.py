@@ -286,10 +286,15 @@ class Datapath:
             if stream is not None:
                 stream.close()
 
-    def serve(self, namespace: Namespace, name: str, tcp: Sequence[int], udp: Sequence[int]) -> subprocess.Popen[str]:
-        """A backend server answering ``name``; returns once it listens."""
+    def serve(
+        self, namespace: Namespace, name: str, tcp: Sequence[int], udp: Sequence[int], *, answer_all: bool = False
+    ) -> subprocess.Popen[str]:
+        """A backend server answering ``name`` (``answer_all``: every UDP datagram,
+        OVN's probes too); returns once it listens."""
         args = ["serve", name, *(f"--tcp={p}" for p in tcp), *(f"--udp={p}" for p in udp)]
         args.append(f"--peers={self.peers_file(namespace)}")
+        if answer_all:
+            args.append("--answer-every-datagram")
         process = self.spawn(namespace, *args)
         assert process.stdout is not None
         line = _readline(process, 10.0)

@@ -1,6 +1,6 @@
 """The two tiny programs the datapath sandbox runs inside its network namespaces.
 
-    python3 netns_agent.py serve NAME [--tcp PORT]... [--udp PORT]... [--peers FILE]
+    python3 netns_agent.py serve NAME [--tcp PORT]... [--udp PORT]... [--peers FILE] [--answer-every-datagram]
     python3 netns_agent.py connect ADDRESS PORT --protocol tcp|udp --count N [--timeout S]
     python3 netns_agent.py ping ADDRESS --count N [--timeout S]
 
@@ -8,7 +8,9 @@
 closed; a UDP datagram that carries the sandbox's question gets NAME back.
 Any other datagram (OVN's health-check probes) gets no answer: for UDP,
 silence is what OVN counts as a live backend, and a port nobody listens on
-answers ICMP port-unreachable, which OVN counts as dead.
+answers ICMP port-unreachable, which OVN counts as dead. With
+``--answer-every-datagram`` the probes get NAME too, as a service that
+answers whatever it is sent would (``tests/test_status.py``: still online).
 
 ``connect`` is a client: N connections (or datagrams) one after another,
 each with its own source port, and one JSON object on stdout: the answers
@@ -40,7 +42,9 @@ def _family(address: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
-def serve(name: str, tcp_ports: list[int], udp_ports: list[int], peers: str | None = None) -> None:
+def serve(
+    name: str, tcp_ports: list[int], udp_ports: list[int], peers: str | None = None, answer_all: bool = False
+) -> None:
     answer = name.encode("utf-8") + b"\n"
     # Who connected, one address a line (a file, not stdout: nobody reads a pipe that long).
     log = open(peers, "a", encoding="utf-8", buffering=1) if peers else None
@@ -76,7 +80,7 @@ def serve(name: str, tcp_ports: list[int], udp_ports: list[int], peers: str | No
                     data, peer = sock.recvfrom(2048)
                 except OSError:
                     continue
-                if data == QUESTION:
+                if data == QUESTION or answer_all:
                     try:
                         sock.sendto(answer, peer)
                     except OSError:
@@ -168,6 +172,7 @@ def main(argv: list[str]) -> int:
     server.add_argument("--tcp", type=int, action="append", default=[])
     server.add_argument("--udp", type=int, action="append", default=[])
     server.add_argument("--peers", help="append each TCP client's address to this file")
+    server.add_argument("--answer-every-datagram", action="store_true", help="answer OVN's UDP probes too")
     client = commands.add_parser("connect")
     client.add_argument("address")
     client.add_argument("port", type=int)
@@ -183,7 +188,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         if args.command == "serve":
-            serve(args.name, args.tcp, args.udp, args.peers)
+            serve(args.name, args.tcp, args.udp, args.peers, args.answer_every_datagram)
         elif args.command == "ping":
             print(json.dumps({"replies": ping(args.address, args.count, args.timeout)}))
         else:

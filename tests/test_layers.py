@@ -3,7 +3,7 @@ and no module grows past about 600 lines without saying why.
 
     frontend -> ir <- checks <- lower <- compilation <- plan <- emit <- saved_plan <- apply <- live_graph <- cli
                          facts (the database's facts) -> compilation; ovsdb/ below facts
-                                                                   emit <- importers <- cli
+                                                                   emit <- importers <- cli; apply <- health <- cli
 
 docs/architecture.md draws the same picture; a change to one is a change to both.
 """
@@ -41,6 +41,8 @@ STAGES: dict[str, tuple[str, ...]] = {
     # The top: workflows and commands, over every stage.
     "compiler.saved_plan": ("compiler.emit",),
     "compiler.apply": ("compiler.emit", "compiler.saved_plan"),
+    # status and doctor: both databases read, joined to the file's rows (writes nothing).
+    "compiler.health": ("compiler.apply",),
     # The sandbox's datapath: Open vSwitch, ovn-controller, namespaces; the
     # agent runs inside the namespaces by file path and imports nothing.
     "compiler.datapath": (),
@@ -51,7 +53,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "compiler.live_graph": ("compiler.apply",),
     # keepalived / ipvsadm -> the model, judged by the checks, printed by emit's printers.
     "compiler.importers": ("compiler.emit",),
-    "compiler.cli": ("compiler.traffic", "compiler.live_graph", "compiler.importers"),
+    "compiler.cli": ("compiler.traffic", "compiler.live_graph", "compiler.importers", "compiler.health"),
     "compiler.manpage": ("compiler.cli",),
     "compiler.__main__": ("compiler.cli",),
 }

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 DEFAULT_REMOTE = "unix:/var/run/ovn/ovnnb_db.sock"
+DEFAULT_SB_REMOTE = "unix:/var/run/ovn/ovnsb_db.sock"  # as ovn-sbctl's, for status and doctor
 
 CONNECT_TIMEOUT = 10.0  # seconds per remote: connect, TLS handshake, first answer
 REQUEST_TIMEOUT = 60.0  # seconds per request, from sending it to the whole reply

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .client import DEFAULT_SB_REMOTE as DEFAULT_SB_REMOTE  # one default, shared with status and doctor
 from .client import Connection, OvsdbError
 
 SOUTHBOUND = "OVN_Southbound"
-DEFAULT_SB_REMOTE = "unix:/var/run/ovn/ovnsb_db.sock"
 SB_REMOTE_VARIABLE = "OVN_SB_DB"
 _COLUMNS = ("ip", "port", "protocol", "logical_port", "status")
 
