@@ -199,16 +199,21 @@ def _limits(limits: Limits | None, timeout: float | None) -> Limits:
     return chosen if timeout is None else replace(chosen, total=timeout)
 
 
+def schema_version(connection: Connection) -> str:
+    """The Northbound schema's version, after checking it is one ovn-lbc can
+    write to; OvsdbError naming the remote when not."""
+    try:
+        return check_schema(connection.call("get_schema", [DATABASE]))
+    except OvsdbError as exc:
+        if str(exc).startswith(connection.remote):
+            raise
+        raise OvsdbError(f"{connection.remote}: {exc}") from None
+
+
 @contextmanager
 def _session(remote: str, ssl_files: SslFiles | None, limits: Limits) -> Iterator[tuple[Connection, str]]:
     with connect(remote, DATABASE, ssl_files, limits) as connection:
-        try:
-            version = check_schema(connection.call("get_schema", [DATABASE]))
-        except OvsdbError as exc:
-            if str(exc).startswith(connection.remote):
-                raise
-            raise OvsdbError(f"{connection.remote}: {exc}") from None
-        yield connection, version
+        yield connection, schema_version(connection)
 
 
 def plan_against(

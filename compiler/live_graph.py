@@ -13,14 +13,14 @@ the Southbound read gets what is left of.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from .apply import check_schema
+from .apply import schema_version
 from .compilation import CheckedInput, Compilation, compile_against
 from .diagnostics import CompileError
 from .emit.ovsdb import DATABASE
 from .gcpause import paused_gc
-from .ovsdb.client import Limits, OvsdbError, SslFiles, connect
+from .ovsdb.client import Limits, SslFiles, connect, left_of
 from .ovsdb.southbound import SOUTHBOUND, monitor_statuses, read_service_monitors
 from .ovsdb.state import read_state
 
@@ -31,16 +31,6 @@ class LiveGraph:
     statuses: dict[tuple[str, int, str, str], str]
     northbound: str  # the remotes as connected (a cluster's member)
     southbound: str
-
-
-def _left(limits: Limits, started: float) -> Limits:
-    """``limits`` with what is left of its total (``--timeout``) since ``started``."""
-    if limits.total is None:
-        return limits
-    left = limits.total - (time.monotonic() - started)
-    if left <= 0:
-        raise OvsdbError("the command's --timeout ran out before the Southbound database was read")
-    return replace(limits, total=left)
 
 
 def read_live(
@@ -57,19 +47,14 @@ def read_live(
     limits = limits or Limits()
     started = time.monotonic()
     with connect(northbound, DATABASE, ssl_files, limits) as connection:
-        try:
-            version = check_schema(connection.call("get_schema", [DATABASE]))
-        except OvsdbError as exc:
-            if str(exc).startswith(connection.remote):
-                raise
-            raise OvsdbError(f"{connection.remote}: {exc}") from None
+        version = schema_version(connection)
         with paused_gc():
             state = read_state(connection, version)
         nb_remote = connection.remote
     compilation, diagnostics = compile_against(checked, state)
     if diagnostics:
         raise CompileError(diagnostics, compilation.sources)
-    with connect(southbound, SOUTHBOUND, ssl_files, _left(limits, started)) as connection:
+    with connect(southbound, SOUTHBOUND, ssl_files, left_of(limits, started)) as connection:
         monitors = read_service_monitors(connection)
         sb_remote = connection.remote
     return LiveGraph(compilation, monitor_statuses(monitors), nb_remote, sb_remote)

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ..apply import check_schema
-from ..ovsdb.client import Connection, Limits, OvsdbError, PeerError, SslFiles, connect
+from ..apply import schema_version
+from ..ovsdb.client import Connection, Limits, OvsdbError, SslFiles, connect, left_of
 from ..ovsdb.state import DATABASE, READ_COLUMNS, check_tables, state_from_tables
 from . import observed
 from .observed import LB_STAGES, Observed
@@ -92,12 +92,7 @@ def _schema_lacks(schema: Any, database: str, tables: Mapping[str, tuple[str, ..
 
 def read_northbound(connection: Connection) -> tuple[Tables, str]:
     """Every plan table with the diagnosis's columns, and the schema's version."""
-    try:
-        version = check_schema(connection.call("get_schema", [DATABASE]))
-    except OvsdbError as exc:
-        if str(exc).startswith(connection.remote):
-            raise
-        raise OvsdbError(f"{connection.remote}: {exc}") from None
+    version = schema_version(connection)
     columns = nb_columns()
     selects = [
         (table, {"op": "select", "table": table, "where": [], "columns": ["_uuid", *wanted]})
@@ -149,16 +144,6 @@ def observed_from_tables(nb: Tables, nb_version: str | None, sb: Tables) -> Obse
     )
 
 
-def _what_is_left(limits: Limits, started: float) -> Limits:
-    """The Southbound read gets what the Northbound read left of --timeout."""
-    if limits.total is None:
-        return limits
-    left = limits.total - (time.monotonic() - started)
-    if left <= 0:
-        raise PeerError("the command's --timeout ran out before the Southbound database was read")
-    return replace(limits, total=left)
-
-
 def read_observed(
     nb_remote: str, sb_remote: str, *, ssl_files: SslFiles | None = None, limits: Limits | None = None
 ) -> Observed:
@@ -168,7 +153,7 @@ def read_observed(
     with connect(nb_remote, DATABASE, ssl_files, chosen) as connection:
         nb_tables, version = read_northbound(connection)
         nb_used = connection.remote
-    with connect(sb_remote, SB_DATABASE, ssl_files, _what_is_left(chosen, started)) as connection:
+    with connect(sb_remote, SB_DATABASE, ssl_files, left_of(chosen, started)) as connection:
         sb_tables = read_southbound(connection)
         sb_used = connection.remote
     try:

@@ -26,7 +26,7 @@ import re
 import socket
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 DEFAULT_REMOTE = "unix:/var/run/ovn/ovnnb_db.sock"
@@ -87,6 +87,18 @@ class Limits:
     request: float = REQUEST_TIMEOUT
     total: float | None = None
     max_reply: int = MAX_REPLY
+
+
+def left_of(limits: Limits, started: float) -> Limits:
+    """``limits`` with what is left of its total (``--timeout``) since
+    ``started`` (a time.monotonic()): a command's second database gets what
+    its first one left. OvsdbError when nothing is left."""
+    if limits.total is None:
+        return limits
+    left = limits.total - (time.monotonic() - started)
+    if left <= 0:
+        raise OvsdbError("the command's --timeout ran out before the Southbound database was read")
+    return replace(limits, total=left)
 
 
 @dataclass(frozen=True, slots=True)
