@@ -543,6 +543,14 @@ class ModelBuilder:
         if statement is None:
             return True, None
         spans["config.healthcheck"] = self.span(statement.keyword)
+        numbers = self.health_check_settings(statement, spans, zero_is_default=True)
+        return (True, HealthCheck(**numbers)) if numbers is not None else (False, None)
+
+    def health_check_settings(
+        self, statement: Statement, spans: dict[str, Span], *, zero_is_default: bool
+    ) -> dict[str, int] | None:
+        """The settings of a ``health-check`` line by key; None when one is bad.
+        ``zero_is_default``: 0 is the default, as in Incus (LXD's pools write 0)."""
         numbers: dict[str, int] = {}
         lines: dict[str, int] = {}
         ok = True
@@ -560,11 +568,11 @@ class ModelBuilder:
             number = self.setting(setting, value)
             if number is None:
                 ok = False
-            elif number == 0:  # as in Incus: 0 is the default
+            elif number == 0 and zero_is_default:
                 self.diagnostics.append(note(self.span(value), "N001", zero_default_message(setting.value, key)))
             else:
                 numbers[key] = number
-        return (True, HealthCheck(**numbers)) if ok else (False, None)
+        return numbers if ok else None
 
     def setting(self, setting: Token, value: Token) -> int | None:
         text = str(value.value)
@@ -754,25 +762,9 @@ class ModelBuilder:
         if on is None:
             return True, (None if off is not None else LXD_POOL_HEALTH_CHECK)
         spans["config.healthcheck"] = self.span(on.keyword)
-        numbers: dict[str, int] = {}
-        lines: dict[str, int] = {}
-        ok = True
-        for setting, value in zip(on.args[::2], on.args[1::2], strict=True):
-            key = _SETTING_KEYS[setting.type]
-            if key in lines:
-                self.fail(
-                    self.span(setting),
-                    "E101",
-                    f'duplicate health-check setting "{setting.value}" (first given on line {lines[key]})',
-                )
-                continue
-            lines[key] = setting.line or 0
-            spans[f"config.healthcheck.{key}"] = self.span(value)
-            number = self.setting(setting, value)
-            if number is None:
-                ok = False
-            else:
-                numbers[key] = number
+        found_numbers = self.health_check_settings(on, spans, zero_is_default=False)
+        ok = found_numbers is not None
+        numbers = found_numbers or {}
         if off is not None:
             first, second = sorted((off, on), key=lambda s: s.keyword.start_pos or 0)
             self.fail(
