@@ -444,21 +444,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     import_ = commands.add_parser(
         "import",
-        help="turn keepalived.conf or ipvsadm rules into an ovn-lbc file",
+        help="turn keepalived.conf, ipvsadm rules or a Northbound database's load balancers into an ovn-lbc file",
         description="Read FILE (--from keepalived: a keepalived.conf with its includes; --from ipvsadm: "
         "`ipvsadm -S -n` output or a script of ipvsadm commands) and write a complete ovn-lbc file: the "
         "networks of NETFILE with a load balancer per VIP, in the network whose subnet holds its real "
         "servers. What OVN does differently (DR forwarding, schedulers, weights, HTTP checks, sorry "
         "servers, ...) is a warning at the keepalived or ipvsadm line (--strict: an error). The output "
-        "is checked as `ovn-lbc check` would and read back before it is written. Exit 4 when something "
-        "of the input was left out.",
+        "is checked as `ovn-lbc check` would and read back before it is written. --from db (or --db or "
+        "--from-dump without --from) describes the Load_Balancer rows of a Northbound database instead (all, or "
+        "those --match names), so that `apply FILE --adopt` changes nothing but ovn-lbc's ownership marks; "
+        "rows it cannot describe are listed on stderr with the reason. Exit 4 when something of the input "
+        "was left out.",
     )
     import_.add_argument("file", nargs="?", metavar="FILE", help="the keepalived or ipvsadm file (- for stdin)")
     import_.add_argument(
         "--from",
         dest="source",
-        choices=("keepalived", "ipvsadm"),
-        help="what FILE is (needed: importing a database's own rows is not there yet)",
+        choices=("keepalived", "ipvsadm", "db"),
+        help="what FILE is; db: no FILE, the rows of --db or --from-dump (the default with either and no FILE)",
     )
     import_.add_argument(
         "--network",
@@ -469,13 +472,33 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument(
         "--db",
         metavar="REMOTE",
-        help="also find each real server's Logical_Switch_Port on its network's switch in this Northbound "
-        "database (needed for health checks when NETFILE names no switch_ports)",
+        help="--from db: the Northbound database to import; keepalived, ipvsadm: also find each real server's "
+        "Logical_Switch_Port on its network's switch in it (needed for health checks when NETFILE names no "
+        "switch_ports)",
+    )
+    import_.add_argument(
+        "--from-dump",
+        metavar="DUMP",
+        help="--from db: import from `ovsdb-client dump --format=json` or `ovsdb-client backup` output instead",
+    )
+    import_.add_argument(
+        "--match",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="--from db: only the Load_Balancer rows whose name matches GLOB (fnmatch; repeatable)",
     )
     import_.add_argument("-p", "--private-key", metavar="FILE", help="with --db: SSL private key")
     import_.add_argument("-c", "--certificate", metavar="FILE", help="with --db: SSL certificate")
     import_.add_argument("-C", "--ca-cert", metavar="FILE", help="with --db: SSL CA certificate")
     import_.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="with --db: bound reading the database")
+    import_.add_argument(
+        "--max-reply",
+        type=_size,
+        metavar="SIZE",
+        default=os.environ.get(MAX_REPLY_VARIABLE) or "1G",
+        help="with --db or --from-dump: the largest message or dump read (default 1G)",
+    )
     import_.add_argument("--to", choices=("yaml", "dsl"), default="yaml", help="the output format (default yaml)")
     import_.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
     import_.add_argument(
@@ -877,12 +900,19 @@ def _import(args: argparse.Namespace) -> int:
     from .apply import read_database
     from .importers.run import ImportBug, import_file
 
+    if args.source is None and args.file is None and (args.db is not None or args.from_dump is not None):
+        args.source = "db"
+    if args.source == "db":
+        return _import_database(args)
     if args.source is None:
         print(
             "ovn-lbc: import: say what FILE is: --from keepalived or --from ipvsadm "
-            "(importing a database's own rows is not there yet)",
+            "(or import a database's rows: --db REMOTE or --from-dump DUMP)",
             file=sys.stderr,
         )
+        return EXIT_USAGE
+    if args.from_dump is not None or args.match:
+        print("ovn-lbc: import: --from-dump and --match are for --from db", file=sys.stderr)
         return EXIT_USAGE
     if args.file is None or args.network is None:
         print(f"ovn-lbc: import: --from {args.source} needs FILE and --network NETFILE", file=sys.stderr)
@@ -921,6 +951,53 @@ def _import(args: argparse.Namespace) -> int:
         print(f"ovn-lbc: import: {summary}; some of the input is left out (see the warnings)", file=sys.stderr)
         return EXIT_WAIT
     print(f"ovn-lbc: import: {summary}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _import_database(args: argparse.Namespace) -> int:
+    """import --from db: the rows of a live database or a dump as a file; 4 when some are left out."""
+    from .apply import read_database
+    from .importers.run import ImportBug, import_rows
+    from .ovsdb.state import DumpError, state_from_dump
+
+    if args.file is not None or args.network is not None or args.strict:
+        print("ovn-lbc: import: --from db takes no FILE, --network or --strict", file=sys.stderr)
+        return EXIT_USAGE
+    if (args.db is None) == (args.from_dump is None):
+        print("ovn-lbc: import: --from db needs --db REMOTE or --from-dump DUMP (one of them)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.from_dump is not None:
+            state = state_from_dump(_read_file(args.from_dump, args.max_reply))
+        else:
+            if (usage := _check_remote(args)) is not None:
+                return usage
+            state, _ = read_database(
+                args.db, ssl_files=_ssl(args), limits=Limits(total=args.timeout, max_reply=args.max_reply)
+            )
+    except (_Unreadable, DumpError) as exc:
+        print(f"ovn-lbc: import: cannot read {args.from_dump}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OvsdbError as exc:
+        return _database_failure("import", exc)
+    try:
+        imported = import_rows(state, args.match, output_format=args.to)
+    except ImportBug as exc:
+        print(f"ovn-lbc: import: internal error, please report it: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    for left in imported.left_out:
+        print(f"ovn-lbc: import: {left.line()}", file=sys.stderr)
+    status = _write_or_fail(imported.text, args.output)
+    if status != EXIT_OK:
+        return status
+    summary = f"{imported.rows} Load_Balancer row{'s' if imported.rows != 1 else ''}"
+    if imported.nats:
+        summary += f" and {imported.nats} NAT row{'s' if imported.nats != 1 else ''}"
+    if imported.left_out:
+        count = len(imported.left_out)
+        print(f"ovn-lbc: import: {summary} imported; {count} row{'s' if count != 1 else ''} left out", file=sys.stderr)
+        return EXIT_WAIT
+    print(f"ovn-lbc: import: {summary} imported", file=sys.stderr)
     return EXIT_OK
 
 

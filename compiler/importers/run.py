@@ -11,6 +11,7 @@ mistake of the input.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..checks import CHECKS, run_checks
@@ -23,6 +24,7 @@ from ..frontend.dsl import load_dsl
 from ..gcpause import paused_gc
 from ..ovsdb.state import NorthboundState
 from .context import read_context, with_database
+from .database import LeftOut, import_database
 from .ipvsadm import ipvsadm_services
 from .keepalived import parse_keepalived
 from .keepalived_services import keepalived_services
@@ -109,3 +111,23 @@ def _read_back(text: str, output_format: str, document: object) -> None:
         raise ImportBug("the printed file does not compile:\n" + registry.render_all(errors))
     if reread != document:
         raise ImportBug("the printed file reads back to another model")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedDatabase:
+    text: str  # the complete ovn-lbc file
+    left_out: tuple[LeftOut, ...]
+    rows: int  # Load_Balancer rows the file describes
+    nats: int  # NAT rows (forwards' default targets) it describes
+
+
+def import_rows(
+    state: NorthboundState, patterns: Sequence[str] = (), *, output_format: str = "yaml"
+) -> ImportedDatabase:
+    """A database's rows (``patterns``: fnmatch globs on the row names) as a
+    file; it reads back to the model it was printed from (ImportBug if not)."""
+    with paused_gc():
+        found = import_database(state, patterns)
+        text = (document_to_dsl if output_format == "dsl" else document_to_yaml)(found.document)
+        _read_back(text, output_format, found.document)
+    return ImportedDatabase(text, found.left_out, found.rows, found.nats)

@@ -46,11 +46,16 @@ READ_COLUMNS: dict[str, tuple[str, ...]] = {
     "Load_Balancer_Health_Check": HEALTH_CHECK_COLUMNS,
     "Load_Balancer_Group": GROUP_COLUMNS,
     "Logical_Switch": ("name", "load_balancer", "load_balancer_group", "ports"),
-    "Logical_Router": ("name", "load_balancer", "load_balancer_group", "nat"),
-    "Logical_Switch_Port": ("name", "addresses", "dynamic_addresses"),
+    "Logical_Router": ("name", "load_balancer", "load_balancer_group", "nat", "ports"),
+    "Logical_Switch_Port": ("name", "addresses", "dynamic_addresses", "type", "options"),
     "NB_Global": GLOBAL_COLUMNS,
     "NAT": NAT_COLUMNS,
+    # For ``import --from db``: a network's subnets and router_mac are its router port's.
+    "Logical_Router_Port": ("name", "mac", "networks"),
 }
+# Tables a dump may lack (a copy made by hand with the tables a plan needed
+# before ``import`` read them): read as empty.
+OPTIONAL_TABLES = frozenset({"Logical_Router_Port"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +127,18 @@ class DbSwitchPort:
     uuid: str
     name: str
     addresses: tuple[str, ...]  # each "MAC IP..." as in ovn-nb(5), plus dynamic_addresses
+    type: str = ""  # "router" for a switch's port to a router
+    options: Mapping[str, str] = field(default_factory=dict)  # router-port: the router port's name
+
+
+@dataclass(frozen=True, slots=True)
+class DbRouterPort:
+    """A Logical_Router_Port: its MAC and its addresses with their prefixes ("10.0.0.1/24")."""
+
+    uuid: str
+    name: str
+    mac: str
+    networks: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +153,7 @@ class NorthboundState:
     # None when the database has no NB_Global row (nothing has initialised it yet).
     nb_global: DbGlobal | None = None
     nats: Mapping[str, DbNat] = field(default_factory=dict)  # by _uuid
+    router_ports: Mapping[str, DbRouterPort] = field(default_factory=dict)  # by _uuid
 
     def datapaths_by_name(self) -> dict[tuple[str, str], list[DbDatapath]]:
         """Routers and switches by (table, name); OVN does not keep names unique, so a list each."""
@@ -273,8 +291,19 @@ def state_from_tables(tables: Tables, schema_version: str | None = None) -> Nort
             uuid=uuid,
             name=_atom(_column(row, "name", "")),
             addresses=_set(_column(row, "addresses", empty_set)) + _set(_column(row, "dynamic_addresses", empty_set)),
+            type=_atom(_column(row, "type", "")),
+            options=_map(_column(row, "options", empty_map)),
         )
         for uuid, row in tables.get("Logical_Switch_Port", {}).items()
+    }
+    router_ports = {
+        uuid: DbRouterPort(
+            uuid=uuid,
+            name=_atom(_column(row, "name", "")),
+            mac=_atom(_column(row, "mac", "")),
+            networks=tuple(_set(_column(row, "networks", empty_set))),
+        )
+        for uuid, row in tables.get("Logical_Router_Port", {}).items()
     }
     nats = {
         uuid: DbNat(
@@ -295,7 +324,7 @@ def state_from_tables(tables: Tables, schema_version: str | None = None) -> Nort
         None,
     )
     return NorthboundState(
-        load_balancers, health_checks, datapaths, switch_ports, groups, schema_version, nb_global, nats
+        load_balancers, health_checks, datapaths, switch_ports, groups, schema_version, nb_global, nats, router_ports
     )
 
 
@@ -393,6 +422,8 @@ _COLUMN_SHAPES: dict[str, tuple[str, Any]] = {
     "nat": ("a set of UUIDs", lambda value: _is_set_of(value, _is_uuid)),
     "selection_fields": ("a set of strings", lambda value: _is_set_of(value, _is_string)),
     "addresses": ("a set of strings", lambda value: _is_set_of(value, _is_string)),
+    "networks": ("a set of strings", lambda value: _is_set_of(value, _is_string)),
+    "mac": ("a string", _is_string),
     "dynamic_addresses": ("a set of strings", lambda value: _is_set_of(value, _is_string)),
 }
 
@@ -479,7 +510,7 @@ def tables_from_dump(text: str) -> dict[str, dict[str, dict[str, Any]]]:
                 raise ValueError(f"a row of table {name[:80]} has {len(values)} values for {len(headings)} columns")
             row = dict(zip(headings, values, strict=True))
             rows[_row_uuid(name[:80], row)] = row
-    missing = [t for t in READ_COLUMNS if t not in tables]
+    missing = [t for t in READ_COLUMNS if t not in tables and t not in OPTIONAL_TABLES]
     if missing:
         raise DumpError(f"the dump lacks table(s) {', '.join(missing)}; dump the whole database")
     return tables
