@@ -640,7 +640,7 @@ def _plan(checked: CheckedInput, args: argparse.Namespace) -> int:
     from .emit.ovsdb import build_plan_transaction, transaction_json
     from .emit.plan_json import render_plan_json
     from .emit.plan_text import render_plan
-    from .ovsdb.state import DumpError, state_from_dump
+    from .ovsdb.dumps import DumpError, state_from_dump
 
     inputs = _input_names(args.files)
     try:
@@ -958,7 +958,7 @@ def _import_database(args: argparse.Namespace) -> int:
     """import --from db: the rows of a live database or a dump as a file; 4 when some are left out."""
     from .apply import read_database
     from .importers.run import ImportBug, import_rows
-    from .ovsdb.state import DumpError, state_from_dump
+    from .ovsdb.dumps import DumpError, state_from_dump
 
     if args.file is not None or args.network is not None or args.strict:
         print("ovn-lbc: import: --from db takes no FILE, --network or --strict", file=sys.stderr)

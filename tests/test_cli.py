@@ -911,7 +911,7 @@ def test_no_dump_crashes_the_reader() -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from compiler.ovsdb.state import DumpError, state_from_dump
+    from compiler.ovsdb.dumps import DumpError, state_from_dump
 
     table = st.fixed_dictionaries(
         {

@@ -19,7 +19,7 @@ import pytest
 from compiler import compile_files
 from compiler.cli import main
 from compiler.lower import NatRow
-from compiler.ovsdb.state import DumpError, state_from_dump
+from compiler.ovsdb.dumps import DumpError, state_from_dump
 from compiler.sandbox import Sandbox, build_topology, uplink_interface, uplinks
 from compiler.saved_plan import saved_plan_problem
 

@@ -15,7 +15,7 @@ import yaml
 
 from compiler import compile_files
 from compiler.cli import main
-from compiler.ovsdb.state import tables_from_dump
+from compiler.ovsdb.dumps import tables_from_dump
 from compiler.sandbox import Sandbox, build_topology, set_ports_up
 
 from .conftest import SAMPLES, sample_paths
