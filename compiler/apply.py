@@ -23,12 +23,12 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .compilation import CheckedInput, Compilation, compile_against
+from .compilation import CheckedInput, Compilation, compile_against, relocated
 from .diagnostics import CompileError
 from .emit.ovsdb import DATABASE, Transaction, build_plan_transaction, describe_guard
 from .gcpause import paused_gc
@@ -145,6 +145,15 @@ def _brief(value: Any) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
+def _check_located_results(located: Transaction, sent: Transaction, results: Any) -> None:
+    """Raise what check_results raises for ``sent``, from ``located``: the same
+    operations, whose origins have their spans (the bump of --wait added after them)."""
+    extra = len(sent.params) - len(located.params)
+    if extra < 0 or located.params != sent.params[: len(located.params)]:
+        return  # not the same transaction: the sent one's message stands
+    check_results(Transaction(sent.params, located.origins + sent.origins[len(located.origins) :]), results)
+
+
 def _nb_cfg(results: Any) -> int:
     """nb_cfg as the transaction's last operation (a select) read it."""
     rows = results[-1].get("rows") if isinstance(results[-1], dict) else None
@@ -233,6 +242,8 @@ def plan_against(
     )
     diagnostics.extend(problems)
     if diagnostics:
+        if not compiled.located:  # the diagnostics need the file's locations
+            return plan_against(relocated(compiled), state, adopt=adopt, destroy=destroy)
         raise CompileError(diagnostics, compilation.sources)
     return plan
 
@@ -272,11 +283,20 @@ def _has_nb_global(connection: Connection) -> bool:
     return bool(rows)
 
 
-def send(connection: Connection, txn: Transaction, *, wait: str = "none", timeout: float | None = None) -> int:
+def send(
+    connection: Connection,
+    txn: Transaction,
+    *,
+    wait: str = "none",
+    timeout: float | None = None,
+    located: Callable[[], Transaction] | None = None,
+) -> int:
     """Send ``txn`` (with ``--wait``, bump nb_cfg in it and wait); return its operation count.
 
     ``timeout``: how long to wait for ovn-northd or the hypervisors (default:
-    until the connection's deadline, or WAIT_TIMEOUT without one)."""
+    until the connection's deadline, or WAIT_TIMEOUT without one).
+    ``located``: for a ``txn`` from the fast path, the same transaction with
+    its origins' spans, made only when a failed operation must be named."""
     if len(txn.params) == 1:
         return 0  # an empty plan: nothing to send, nothing to wait for
     wait_column = {"sb": "sb_cfg", "hv": "hv_cfg"}.get(wait)
@@ -296,7 +316,12 @@ def send(connection: Connection, txn: Transaction, *, wait: str = "none", timeou
         txn = Transaction(txn.params + bump, txn.origins + [None] * len(bump))
     try:
         results = connection.call("transact", txn.params)
-        check_results(txn, results)
+        try:
+            check_results(txn, results)
+        except OvsdbError:
+            if located is not None:
+                _check_located_results(located(), txn, results)
+            raise
     except KeyboardInterrupt:
         if connection.request_sent:
             raise Interrupted(
@@ -346,8 +371,15 @@ def apply_compilation(
     started = time.perf_counter()
     with _session(remote, ssl_files, _limits(limits, timeout)) as (connection, version):
         with paused_gc():
-            plan = plan_against(compiled, read_state(connection, version), adopt=adopt, destroy=destroy)
+            state = read_state(connection, version)
+            plan = plan_against(compiled, state, adopt=adopt, destroy=destroy)
             txn = build_plan_transaction(plan, inputs)
+
+        def located() -> Transaction:
+            with paused_gc():
+                again = plan_against(relocated(compiled), state, adopt=adopt, destroy=destroy)
+                return build_plan_transaction(again, inputs)
+
         if progress and plan:
             print(
                 f"ovn-lbc: {plan.summary()} Sending {len(txn.params) - 1} operations to {connection.remote} "
@@ -355,7 +387,7 @@ def apply_compilation(
                 file=sys.stderr,
                 flush=True,
             )
-        operations = send(connection, txn, wait=wait)
+        operations = send(connection, txn, wait=wait, located=None if compiled.located else located)
         return ApplyReport(connection.remote, operations, plan.summary(), version, time.perf_counter() - started)
 
 

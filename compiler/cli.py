@@ -878,12 +878,19 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         # Planning checks the file before connecting; the checks that need the
         # database's facts run once they are read (compiler.compilation).
         compiled: CheckedInput | Compilation
+        fast = _prints_no_location(args)
         if planning:
             compiled = check_files(
-                args.files, input_format=args.input_format, against_database=True, ovn_version=args.ovn_version
+                args.files,
+                input_format=args.input_format,
+                against_database=True,
+                ovn_version=args.ovn_version,
+                fast=fast,
             )
         else:
-            compiled = compile_files(args.files, input_format=args.input_format, ovn_version=args.ovn_version)
+            compiled = compile_files(
+                args.files, input_format=args.input_format, ovn_version=args.ovn_version, fast=fast
+            )
         if compiled.warnings:
             print(compiled.sources.render_all(sort_diagnostics(compiled.warnings)), file=sys.stderr)
         if isinstance(compiled, CheckedInput):
@@ -894,6 +901,16 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except CompileError as exc:  # the input, or (when planning) the input against the database
         _print_diagnostics(exc)
         return EXIT_INVALID
+
+
+def _prints_no_location(args: argparse.Namespace) -> bool:
+    """Whether the command prints no source location when the files have no
+    diagnostic: then it may take the fast path (compiler.compilation), which
+    goes back to the located one by itself for any diagnostic. The nbctl
+    script's comments and a plan for people or tools name source lines."""
+    if args.command in ("check", "apply", "destroy"):
+        return True
+    return args.command in ("compile", "plan") and args.format == "json"
 
 
 def _import(args: argparse.Namespace) -> int:

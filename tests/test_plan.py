@@ -557,7 +557,7 @@ def test_apply_takes_each_stage_once(ovn: Sandbox, tmp_path: Path, monkeypatch: 
 
         monkeypatch.setattr(module, name, counted)
 
-    for name in ("load_files", "run_checks", "check_ovn_version", "discover_switch_ports", "lower"):
+    for name in ("build_document", "run_checks", "check_ovn_version", "discover_switch_ports", "lower"):
         count(compiler.compilation, name)
     count(compiler.apply, "make_plan")
     sample = SAMPLES / "ipv4-healthcheck.yaml"
@@ -567,7 +567,7 @@ def test_apply_takes_each_stage_once(ovn: Sandbox, tmp_path: Path, monkeypatch: 
     calls.clear()
     assert main(["apply", str(write(tmp_path / "portless.yaml", data)), "--db", ovn.nb_remote]) == 0
     assert calls == {
-        "load_files": 1,
+        "build_document": 1,
         "run_checks": 1,  # every check that needs no database, before connecting
         "check_ovn_version": 1,  # the one that waited for the database's release
         "discover_switch_ports": 1,

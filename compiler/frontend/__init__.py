@@ -13,8 +13,9 @@ from typing import BinaryIO
 
 from ..diagnostics import Diagnostic, SourceRegistry, SourceText, Span, error
 from ..ir import Document, Network, Target
-from .document import load_document
+from .document import load_document, load_document_fast
 from .dsl import load_dsl
+from .tree import NotPlain as NotPlain  # re-exported: the fast path declines with it
 
 INPUT_FORMATS = ("yaml", "json", "dsl")
 
@@ -87,26 +88,58 @@ def _too_large(name: str, limit: int) -> Diagnostic:
     )
 
 
-def load_files(
+# A file read, with its format; or why it could not be read.
+Input = tuple[SourceText, str] | Diagnostic
+
+
+def read_sources(
     paths: Sequence[str], *, input_format: str | None = None, sources: SourceRegistry | None = None
-) -> tuple[Document, list[Diagnostic], SourceRegistry]:
-    """Read, parse and build every file; the networks of all of them in order."""
+) -> tuple[list[Input], SourceRegistry]:
+    """Read every file once (standard input cannot be read twice), in order:
+    each text with its format, or its read failure; and the registry of the texts."""
     registry = sources or SourceRegistry()
-    diagnostics: list[Diagnostic] = []
-    networks: list[Network] = []
-    target: Target | None = None
+    read: list[Input] = []
     for path in paths:
         source = read_source(path)
         if isinstance(source, Diagnostic):
-            diagnostics.append(source)
+            read.append(source)
             continue
         registry.add(source)
-        chosen = input_format or detect_format(source.name)
-        document, found = load_dsl(source) if chosen == "dsl" else load_document(source, chosen)
+        read.append((source, input_format or detect_format(source.name)))
+    return read, registry
+
+
+def build_document(read: Sequence[Input], *, fast: bool = False) -> tuple[Document, list[Diagnostic]]:
+    """Parse and build every text; the networks of all of them in order.
+
+    ``fast``: JSON without locations (``document.load_document_fast``); it
+    raises NotPlain instead of returning any diagnostic. The DSL and YAML
+    always take their located paths.
+    """
+    diagnostics: list[Diagnostic] = []
+    networks: list[Network] = []
+    target: Target | None = None
+    for entry in read:
+        if isinstance(entry, Diagnostic):
+            if fast:
+                raise NotPlain("a file cannot be read")
+            diagnostics.append(entry)
+            continue
+        source, chosen = entry
+        if chosen == "dsl":
+            document, found = load_dsl(source)
+        elif fast and chosen == "json":
+            document, found = load_document_fast(source), []
+        else:
+            document, found = load_document(source, chosen)
+        if fast and found:
+            raise NotPlain("a front end has diagnostics to report")
         diagnostics.extend(found)
         networks.extend(document.networks)
         declared = document.declared_target
         if declared is not None and target is not None and declared.version != target.version:
+            if fast:
+                raise NotPlain("target_ovn disagrees (E210)")
             diagnostics.append(
                 error(
                     declared.span or Span(source.name, 1, 1),
@@ -116,4 +149,13 @@ def load_files(
                 )
             )
         target = target or declared
-    return Document(tuple(networks), target), diagnostics, registry
+    return Document(tuple(networks), target), diagnostics
+
+
+def load_files(
+    paths: Sequence[str], *, input_format: str | None = None, sources: SourceRegistry | None = None
+) -> tuple[Document, list[Diagnostic], SourceRegistry]:
+    """Read, parse and build every file; the networks of all of them in order."""
+    read, registry = read_sources(paths, input_format=input_format, sources=sources)
+    document, diagnostics = build_document(read)
+    return document, diagnostics, registry

@@ -14,13 +14,22 @@ the passes one by one).
 
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic, SourceText
+from ..diagnostics import Diagnostic, SourceText, Span
 from ..ir import Document
 from .document_builder import HEALTH_CHECK_KEYS, ModelBuilder
-from .document_shape import schema, validate_shape
-from .tree import MappingNode, Node, parse_json, parse_yaml
+from .document_shape import is_valid_shape, schema, validate_shape
+from .tree import MappingNode, Node, NotPlain, load_plain_json, parse_json, parse_yaml, plain_nodes
 
-__all__ = ["HEALTH_CHECK_KEYS", "ModelBuilder", "load_document", "parse_tree", "schema", "validate_shape"]
+__all__ = [
+    "HEALTH_CHECK_KEYS",
+    "ModelBuilder",
+    "NotPlain",
+    "load_document",
+    "load_document_fast",
+    "parse_tree",
+    "schema",
+    "validate_shape",
+]
 
 
 def parse_tree(source: SourceText, input_format: str) -> tuple[Node | None, list[Diagnostic]]:
@@ -39,3 +48,27 @@ def load_document(source: SourceText, input_format: str) -> tuple[Document, list
     builder = ModelBuilder(root, poisoned, rejected)
     document = builder.document()
     return document, diagnostics + builder.diagnostics
+
+
+def load_document_fast(source: SourceText) -> Document:
+    """A JSON file's model without locations, for a file with nothing to report.
+
+    json.loads (C) instead of the located parser, the compiled shape check on
+    its plain data, then ModelBuilder unchanged on nodes that all carry one
+    placeholder span. Raises NotPlain as soon as the file has anything to
+    report (a syntax or shape error, or any diagnostic of the builder): the
+    caller then reads the whole run again on the located path, which reports
+    it exactly as always. A model from here has no usable spans: only a run
+    that prints none may use it (compiler.compilation).
+    """
+    plain = load_plain_json(source.text)
+    if not isinstance(plain, dict) or not is_valid_shape(plain):
+        raise NotPlain("the shape check has errors to report")
+    root = plain_nodes(plain, Span(source.name, 0, 0))
+    del plain  # one tree alive while the model is built
+    assert isinstance(root, MappingNode)
+    builder = ModelBuilder(root, set(), set())
+    document = builder.document()
+    if builder.diagnostics:
+        raise NotPlain("the model builder has diagnostics to report")
+    return document

@@ -86,6 +86,10 @@ class ModelBuilder:
         self.poisoned = poisoned
         self.rejected = rejected
         self.diagnostics: list[Diagnostic] = []
+        # One netaddr object per distinct address text in a run: a big file
+        # names each backend's address many times, and parsing it costs more
+        # than a lookup. Safe to share: nothing changes an address in place.
+        self.addresses: dict[str, IPAddress | None] = {}
 
     # -- helpers --------------------------------------------------------
 
@@ -149,7 +153,9 @@ class ModelBuilder:
         text = self.string(child)
         if text is None:
             return None
-        address = parse_address(text)
+        address = self.addresses.get(text, False)
+        if address is False:
+            address = self.addresses[text] = parse_address(text)
         if address is None:
             self.fail(child.span, "E200", f'{what}: "{text}" is not an IPv4 or IPv6 address')
         return address

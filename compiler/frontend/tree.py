@@ -501,3 +501,61 @@ def parse_json(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
     except RecursionError:
         return None, [error(Span(source.name, 1, 1), "E100", "JSON syntax error: nesting too deep")]
     return root, parser.diagnostics
+
+
+# ---------------------------------------------------------------- the fast path
+
+
+class NotPlain(Exception):
+    """The fast path declines a file; the located path reads it (and reports why)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        raise NotPlain("a duplicate key (E101)")
+    return mapping
+
+
+def _no_constant(word: str) -> Any:
+    raise NotPlain(f"{word} is not JSON")
+
+
+def load_plain_json(text: str) -> Any:
+    """The document as plain data, parsed by the json module's C scanner.
+
+    It reads what ``parse_json`` reads, and reads it alike: a number with a
+    fraction or an exponent stays the text written, an integer is an int.
+    What only the located parser reports (a duplicate key, NaN, a syntax
+    error, an integer of too many digits, nesting too deep) raises NotPlain
+    or the json module's own error, and the caller takes the located path.
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_float=str, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, int() of too many digits
+        raise NotPlain(str(exc)) from None
+
+
+def plain_nodes(data: Any, span: Span) -> Node:
+    """Plain data (from ``load_plain_json``) as nodes that all carry ``span``.
+
+    For a file with no diagnostic to print: ModelBuilder reads these nodes as
+    it reads located ones, so the model is the same; only the spans, which
+    take no part in the model's equality, are the placeholder. Any other type
+    than JSON's raises NotPlain.
+    """
+    strings: dict[str, str] = {}
+    shared = strings.setdefault
+
+    def node(value: Any) -> Node:
+        if isinstance(value, str):
+            return ScalarNode(shared(value, value), span)
+        if isinstance(value, dict):
+            return MappingNode({shared(key, key): node(item) for key, item in value.items()}, span)
+        if isinstance(value, list):
+            return SequenceNode([node(item) for item in value], span)
+        if value is None or isinstance(value, int):  # bool is an int
+            return ScalarNode(value, span)
+        raise NotPlain(f"a value of type {type(value).__name__}")
+
+    return node(data)
