@@ -429,22 +429,34 @@ class ModelBuilder:
             spans=spans,
         )
 
+    def health_check_flag(
+        self,
+        values: dict[str, str],
+        spans: dict[str, Span],
+        parse: Callable[[str], bool | None],
+        *,
+        default: bool,
+    ) -> bool | None:
+        """The ``healthcheck`` key read with ``parse`` (``default`` when absent);
+        None, reported as E206, when it is no boolean."""
+        if "healthcheck" not in values:
+            return default
+        enabled = parse(values["healthcheck"])
+        if enabled is None:
+            self.fail(
+                spans["config.healthcheck"],
+                "E206",
+                f'healthcheck: "{values["healthcheck"]}" is not a boolean (use "true" or "false")',
+            )
+        return enabled
+
     def health_check(
         self, node: MappingNode, config: tuple[tuple[str, str], ...], spans: dict[str, Span]
     ) -> tuple[bool, HealthCheck | None]:
         """(False, None) for a bad value, else (True, the check or None when off)."""
         values = dict(config)
-        enabled: bool | None = False
-        ok = True
-        if "healthcheck" in values:
-            enabled = parse_bool(values["healthcheck"])
-            if enabled is None:
-                self.fail(
-                    spans["config.healthcheck"],
-                    "E206",
-                    f'healthcheck: "{values["healthcheck"]}" is not a boolean (use "true" or "false")',
-                )
-                ok = False  # and still check the values below
+        enabled = self.health_check_flag(values, spans, parse_bool, default=False)
+        ok = enabled is not None  # and still check the values below
         numbers: dict[str, int] = {}
         for key in HEALTH_CHECK_KEYS:
             text = values.get(f"healthcheck.{key}")
@@ -673,17 +685,8 @@ class ModelBuilder:
     def pool_health_check(self, values: dict[str, str], spans: dict[str, Span]) -> tuple[bool, HealthCheck | None]:
         """(False, None) for a bad value, else (True, the check or None when off).
         LXD's defaults; a value of 0 is written as it is, as LXD does."""
-        enabled: bool | None = True
-        ok = True
-        if "healthcheck" in values:
-            enabled = parse_pool_health_check_enabled(values["healthcheck"])
-            if enabled is None:
-                self.fail(
-                    spans["config.healthcheck"],
-                    "E206",
-                    f'healthcheck: "{values["healthcheck"]}" is not a boolean (use "true" or "false")',
-                )
-                ok = False
+        enabled = self.health_check_flag(values, spans, parse_pool_health_check_enabled, default=True)
+        ok = enabled is not None
         numbers: dict[str, int] = {}
         for key in HEALTH_CHECK_KEYS:
             text = values.get(f"healthcheck.{key}")
