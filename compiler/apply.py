@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ from .emit.ovsdb import DATABASE, Transaction, build_plan_transaction, describe_
 from .gcpause import paused_gc
 from .ovn_versions import OLDEST_SUPPORTED, SCHEMA_RELEASES, release_of_schema
 from .ovsdb.client import Connection, Limits, OvsdbError, PeerError, SslFiles, connect
-from .ovsdb.state import READ_COLUMNS, NorthboundState, read_state
+from .ovsdb.state import READ_COLUMNS, NorthboundState, read_fingerprint, read_state
 from .plan import Plan, make_plan
 from .saved_plan import saved_plan_problem
 
@@ -74,6 +75,8 @@ class ApplyReport:
     summary: str
     schema_version: str
     seconds: float
+    # The fingerprint of the database a plan found nothing to do in (compiler.unchanged).
+    unchanged_fingerprint: str | None = None
 
 
 def check_schema(schema: Any) -> str:
@@ -225,6 +228,114 @@ def _session(remote: str, ssl_files: SslFiles | None, limits: Limits) -> Iterato
         yield connection, schema_version(connection)
 
 
+class EarlyRead:
+    """The database read in a thread, begun before the files are compiled.
+
+    Compiling is Python's work and reading is mostly ovsdb-server's (a re-apply
+    of 10,000 load balancers waits 1.5 s for the server to write out its rows):
+    on two cores the two overlap. Nothing is written by a read, and what it
+    finds only counts once the files have compiled: a bad file is still exit 1
+    with the database's own problems unsaid (``abandon``), and a good one meets
+    any error of the read (connecting, the schema) exactly as without the
+    thread, raised by ``take``. The plan's guards make a read taken early as
+    safe as one taken late: a row changed in between fails the transaction.
+    """
+
+    def __init__(
+        self,
+        remote: str,
+        *,
+        ssl_files: SslFiles | None = None,
+        limits: Limits | None = None,
+        expected: str | None = None,
+    ) -> None:
+        """``expected``: a fingerprint (compiler.unchanged) to compare first; when
+        the database still has it, nothing more is read (``unchanged``)."""
+        self._remote, self._ssl_files, self._limits = remote, ssl_files, limits or Limits()
+        self._expected = expected
+        self._lock = threading.Lock()
+        self._abandoned = False
+        self._connection: Connection | None = None
+        self._result: tuple[Connection, str, NorthboundState] | None = None
+        self._error: BaseException | None = None
+        self._unchanged = False
+        self._compared = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="ovn-lbc-read", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            connection = connect(self._remote, DATABASE, self._ssl_files, self._limits)
+            with self._lock:
+                if self._abandoned:
+                    connection.close()
+                    return
+                self._connection = connection
+            version = schema_version(connection)
+            if self._expected is not None and read_fingerprint(connection, version) == self._expected:
+                self._unchanged = True
+                self._compared.set()
+                connection.close()
+                return
+            self._compared.set()
+            with paused_gc():
+                self._result = connection, version, read_state(connection, version)
+        except BaseException as exc:  # handed to the main thread by take(), whatever it is
+            self._error = exc
+        finally:
+            self._compared.set()
+
+    @property
+    def remote(self) -> str:
+        """The remote the read reached (before it connects: the one asked for)."""
+        connection = self._connection
+        return connection.remote if connection is not None else self._remote
+
+    def unchanged(self) -> bool:
+        """Whether the database still has the expected fingerprint (waits for the
+        comparison only; False when there was none to make, or the read failed:
+        the whole path then meets the failure as usual)."""
+        if self._expected is None:
+            return False
+        self._compared.wait()
+        return self._unchanged
+
+    def take(self) -> tuple[Connection, str, NorthboundState]:
+        """The open connection, the schema version and the rows; what the read raised, if it failed."""
+        self._thread.join()
+        if self._error is not None:
+            if self._connection is not None:
+                self._connection.close()
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def abandon(self) -> None:
+        """Stop the read if it is still going and close its connection (a read
+        blocked on the server ends at once; one still connecting, when it connects)."""
+        with self._lock:
+            self._abandoned = True
+            connection = self._connection
+        if connection is not None and self._result is None:
+            connection.abort()
+
+
+@contextmanager
+def _read_session(
+    remote: str, ssl_files: SslFiles | None, limits: Limits, early: EarlyRead | None
+) -> Iterator[tuple[Connection, str, NorthboundState]]:
+    """A connection, the schema version and the rows: from ``early`` when the read began there."""
+    if early is not None:
+        connection, version, state = early.take()
+        with connection:
+            yield connection, version, state
+        return
+    with _session(remote, ssl_files, limits) as (connection, version):
+        with paused_gc():
+            state = read_state(connection, version)
+        yield connection, version, state
+
+
 def plan_against(
     compiled: CheckedInput | Compilation, state: NorthboundState, *, adopt: bool = False, destroy: bool = False
 ) -> Plan:
@@ -257,12 +368,13 @@ def plan_live(
     destroy: bool = False,
     timeout: float | None = None,
     limits: Limits | None = None,
+    early: EarlyRead | None = None,
 ) -> tuple[Plan, str]:
     """The plan against a live database, and the database's address.
-    ``timeout`` bounds the whole of it (connecting included)."""
-    with _session(remote, ssl_files, _limits(limits, timeout)) as (connection, version):
+    ``timeout`` bounds the whole of it (connecting included); ``early``: the
+    read already begun (then its own remote and limits hold)."""
+    with _read_session(remote, ssl_files, _limits(limits, timeout), early) as (connection, _, state):
         with paused_gc():
-            state = read_state(connection, version)
             return plan_against(compiled, state, adopt=adopt, destroy=destroy), connection.remote
 
 
@@ -359,19 +471,20 @@ def apply_compilation(
     timeout: float | None = None,
     limits: Limits | None = None,
     progress: bool = False,
+    early: EarlyRead | None = None,
 ) -> ApplyReport:
     """Plan against the database and carry the plan out in one transaction.
 
     ``timeout`` bounds the whole of it, the wait included (without it, each
-    step has its own bound and --wait waits WAIT_TIMEOUT). Raises
+    step has its own bound and --wait waits WAIT_TIMEOUT); ``early``: the
+    read already begun (then its own remote and limits hold). Raises
     CompileError when the file and the database disagree (nothing sent),
     OvsdbError when the server refuses or a guard fails (nothing applied),
     WaitFailed and OutcomeUnknown as the module says.
     """
     started = time.perf_counter()
-    with _session(remote, ssl_files, _limits(limits, timeout)) as (connection, version):
+    with _read_session(remote, ssl_files, _limits(limits, timeout), early) as (connection, version, state):
         with paused_gc():
-            state = read_state(connection, version)
             plan = plan_against(compiled, state, adopt=adopt, destroy=destroy)
             txn = build_plan_transaction(plan, inputs)
 
@@ -388,7 +501,14 @@ def apply_compilation(
                 flush=True,
             )
         operations = send(connection, txn, wait=wait, located=None if compiled.located else located)
-        return ApplyReport(connection.remote, operations, plan.summary(), version, time.perf_counter() - started)
+        return ApplyReport(
+            connection.remote,
+            operations,
+            plan.summary(),
+            version,
+            time.perf_counter() - started,
+            None if plan else state.fingerprint,
+        )
 
 
 def apply_saved_plan(

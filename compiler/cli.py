@@ -21,7 +21,8 @@ import stat
 import sys
 import tempfile
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .compilation import CheckedInput, Compilation, check_files, compile_files
 from .diagnostics import CompileError, Diagnostic, Severity, SourceRegistry, escape_controls, sort_diagnostics
@@ -30,6 +31,7 @@ from .emit.nbctl import emit_nbctl
 from .emit.ovsdb import emit_json
 from .frontend import INPUT_FORMATS
 from .frontend.document import schema
+from .gcpause import paused_gc
 from .ovn_versions import OvnVersion, parse_ovn_version
 from .ovsdb.client import (
     CONNECT_TIMEOUT,
@@ -45,6 +47,9 @@ from .ovsdb.client import (
 )
 from .ovsdb.southbound import DEFAULT_SB_REMOTE, SB_REMOTE_VARIABLE
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .apply import EarlyRead
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -635,7 +640,7 @@ def _database_failure(command: str, exc: OvsdbError) -> int:
     return EXIT_UNKNOWN if isinstance(exc, OutcomeUnknown) else EXIT_DATABASE
 
 
-def _plan(checked: CheckedInput, args: argparse.Namespace) -> int:
+def _plan(checked: CheckedInput, args: argparse.Namespace, early: EarlyRead | None = None) -> int:
     from .apply import plan_against, plan_live
     from .emit.ovsdb import build_plan_transaction, transaction_json
     from .emit.plan_json import render_plan_json
@@ -650,7 +655,13 @@ def _plan(checked: CheckedInput, args: argparse.Namespace) -> int:
             against = args.from_dump
         else:
             plan, against = plan_live(
-                checked, args.db, ssl_files=_ssl(args), adopt=args.adopt, destroy=args.destroy, limits=_limits(args)
+                checked,
+                args.db,
+                ssl_files=_ssl(args),
+                adopt=args.adopt,
+                destroy=args.destroy,
+                limits=_limits(args),
+                early=early,
             )
     except (_Unreadable, DumpError) as exc:
         print(f"ovn-lbc: plan: cannot read {args.from_dump}: {exc}", file=sys.stderr)
@@ -689,7 +700,14 @@ def _read_saved_plan(args: argparse.Namespace) -> list[Any] | int:
     return params
 
 
-def _apply(checked: CheckedInput | None, args: argparse.Namespace, *, destroy: bool = False) -> int:
+def _apply(
+    checked: CheckedInput | None,
+    args: argparse.Namespace,
+    *,
+    destroy: bool = False,
+    early: EarlyRead | None = None,
+    memo: _Memo | None = None,
+) -> int:
     from .apply import apply_compilation, apply_saved_plan
 
     try:
@@ -709,10 +727,21 @@ def _apply(checked: CheckedInput | None, args: argparse.Namespace, *, destroy: b
                 wait=args.wait,
                 limits=_limits(args),
                 progress=sys.stderr.isatty(),
+                early=early,
             )
     except OvsdbError as exc:
         return _database_failure(args.command, exc)
     if report.operations == 0:
+        if (
+            memo is not None
+            and checked is not None
+            and not checked.warnings
+            and report.unchanged_fingerprint is not None
+            and memo.compiled_these(checked.sources)
+        ):
+            from .unchanged import remember
+
+            remember(memo.run, report.unchanged_fingerprint)
         print(f"ovn-lbc: {args.command}: no changes; nothing sent to {report.remote}", file=sys.stderr)
     else:
         print(
@@ -873,10 +902,66 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return usage
     if args.command == "apply" and args.plan_file:
         return _apply(None, args)
+    early = None
+    memo = _memo_of(args)
+    if live:
+        from .apply import EarlyRead
+        from .unchanged import recall
+
+        # The database is read in a thread while the files compile (two cores); a
+        # bad file is still exit 1 before anything the read found is looked at.
+        expected = recall(memo.run) if memo is not None else None
+        early = EarlyRead(args.db, ssl_files=_ssl(args), limits=_limits(args), expected=expected)
+        if early.unchanged():
+            # The same files and ovn-lbc met this very database and planned nothing (compiler.unchanged).
+            print(f"ovn-lbc: {args.command}: no changes; nothing sent to {early.remote}", file=sys.stderr)
+            return EXIT_OK
+    try:
+        # The bulk commands make millions of objects and no cycles: the collector
+        # waits until the end (compiler.gcpause).
+        with paused_gc():
+            return _compile_and_run(args, early, memo)
+    finally:
+        if early is not None:
+            early.abandon()
+
+
+@dataclass(frozen=True, slots=True)
+class _Memo:
+    """The run as compiler.unchanged knows it: its digest and the bytes it was made of."""
+
+    run: str
+    files: tuple[tuple[str, bytes], ...]
+
+    def compiled_these(self, sources: SourceRegistry) -> bool:
+        """Whether the texts compiled are the bytes digested (a file may change between the two reads)."""
+        return all(
+            (source := sources.get(name)) is not None and source.text.encode("utf-8") == data
+            for name, data in self.files
+        )
+
+
+def _memo_of(args: argparse.Namespace) -> _Memo | None:
+    """For ``apply FILE...``: the run's identity, so an unchanged re-apply can end early."""
+    if args.command != "apply" or not args.files:
+        return None
+    from .frontend import MAX_INPUT_BYTES
+    from .unchanged import cache_dir, read_files, run_digest
+
+    if cache_dir() is None:
+        return None
+    files = read_files(args.files, MAX_INPUT_BYTES)
+    if files is None:
+        return None
+    options = {"adopt": args.adopt, "input_format": args.input_format, "ovn_version": str(args.ovn_version)}
+    return _Memo(run_digest(args.command, options, files), tuple(files))
+
+
+def _compile_and_run(args: argparse.Namespace, early: EarlyRead | None, memo: _Memo | None = None) -> int:
     planning = args.command in ("plan", "apply", "destroy")
     try:
-        # Planning checks the file before connecting; the checks that need the
-        # database's facts run once they are read (compiler.compilation).
+        # Planning checks the file before the database's answer is looked at; the
+        # checks that need the database's facts run once they are read (compiler.compilation).
         compiled: CheckedInput | Compilation
         fast = _prints_no_location(args)
         if planning:
@@ -895,8 +980,8 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             print(compiled.sources.render_all(sort_diagnostics(compiled.warnings)), file=sys.stderr)
         if isinstance(compiled, CheckedInput):
             if args.command == "plan":
-                return _plan(compiled, args)
-            return _apply(compiled, args, destroy=args.command == "destroy")
+                return _plan(compiled, args, early)
+            return _apply(compiled, args, destroy=args.command == "destroy", early=early, memo=memo)
         return _run(compiled, args)
     except CompileError as exc:  # the input, or (when planning) the input against the database
         _print_diagnostics(exc)

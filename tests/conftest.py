@@ -28,6 +28,15 @@ def require_ovn() -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def own_memo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own memo of unchanged runs (compiler.unchanged), never the user's:
+    what one test applied cannot end another's apply early."""
+    directory = tmp_path / "ovn-lbc-cache"
+    monkeypatch.setenv("OVN_LBC_CACHE", str(directory))
+    return directory
+
+
 @pytest.fixture
 def ovn(tmp_path: Path) -> Iterator[Sandbox]:
     """NB + SB ovsdb-server and ovn-northd in a temp dir, stopped by pid."""

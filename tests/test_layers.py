@@ -25,6 +25,8 @@ STAGES: dict[str, tuple[str, ...]] = {
     "compiler.resources": (),
     "compiler.gcpause": (),
     "compiler.version": (),
+    # Remembers runs that planned nothing, by digest (used by the command line only).
+    "compiler.unchanged": ("compiler.version", "compiler.resources"),
     "compiler.addresses": (),
     "compiler.ovn_versions": (),
     "compiler.ir": ("compiler.addresses", "compiler.diagnostics", "compiler.ovn_versions"),
@@ -33,7 +35,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "compiler.pool_checks": ("compiler.ir",),
     "compiler.checks": ("compiler.option_checks", "compiler.pool_checks"),
     "compiler.lower": ("compiler.checks",),
-    "compiler.ovsdb": (),
+    "compiler.ovsdb": ("compiler.gcpause",),
     "compiler.facts": ("compiler.ir", "compiler.ovsdb"),
     "compiler.compilation": ("compiler.frontend", "compiler.lower", "compiler.facts", "compiler.gcpause"),
     "compiler.plan": ("compiler.compilation",),
@@ -53,7 +55,13 @@ STAGES: dict[str, tuple[str, ...]] = {
     "compiler.live_graph": ("compiler.apply",),
     # keepalived / ipvsadm -> the model, judged by the checks, printed by emit's printers.
     "compiler.importers": ("compiler.emit",),
-    "compiler.cli": ("compiler.traffic", "compiler.live_graph", "compiler.importers", "compiler.health"),
+    "compiler.cli": (
+        "compiler.traffic",
+        "compiler.live_graph",
+        "compiler.importers",
+        "compiler.health",
+        "compiler.unchanged",
+    ),
     "compiler.manpage": ("compiler.cli",),
     "compiler.__main__": ("compiler.cli",),
 }

@@ -13,9 +13,10 @@ which ovsdb-server compares as values, not as text.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .client import Connection, OvsdbError
@@ -154,6 +155,8 @@ class NorthboundState:
     nb_global: DbGlobal | None = None
     nats: Mapping[str, DbNat] = field(default_factory=dict)  # by _uuid
     router_ports: Mapping[str, DbRouterPort] = field(default_factory=dict)  # by _uuid
+    # What identifies exactly these rows, as read_fingerprint reads it (a live read only).
+    fingerprint: str | None = None
 
     def datapaths_by_name(self) -> dict[tuple[str, str], list[DbDatapath]]:
         """Routers and switches by (table, name); OVN does not keep names unique, so a list each."""
@@ -328,10 +331,50 @@ def state_from_tables(tables: Tables, schema_version: str | None = None) -> Nort
     )
 
 
-def read_state(connection: Connection, schema_version: str | None = None) -> NorthboundState:
-    """Every row of the tables a plan reads, in one transaction (one snapshot)."""
+def _fingerprint(versions: Iterable[tuple[str, str, str | None]], schema_version: str | None) -> str | None:
+    """One digest of (table, _uuid, _version) for every row read, and the schema's version;
+    None when a row has no _version."""
+    lines = []
+    for table, uuid, version in versions:
+        if version is None:
+            return None
+        lines.append(f"{table} {uuid} {version}\n")
+    lines.sort()
+    return hashlib.sha256("".join([f"schema {schema_version}\n", *lines]).encode()).hexdigest()
+
+
+def read_fingerprint(connection: Connection, schema_version: str | None = None) -> str | None:
+    """What identifies the rows read_state would read, without reading them.
+
+    OVSDB gives every row a ``_version`` that changes with each write to the
+    row (RFC 7047 3.2), so the (table, _uuid, _version) of every row of the
+    tables a plan reads name exactly what it would read: a row added, deleted
+    or changed anywhere in them changes the digest. For 10,000 load balancers
+    this read is a tenth of read_state's bytes.
+    """
     selects = [
-        {"op": "select", "table": table, "where": [], "columns": ["_uuid", *columns]}
+        {"op": "select", "table": table, "where": [], "columns": ["_uuid", "_version"]} for table in READ_COLUMNS
+    ]
+    result = connection.call("transact", [DATABASE, *selects])
+    try:
+        if not (isinstance(result, list) and len(result) == len(selects)):
+            raise ValueError(f"expected {len(selects)} results, found {_brief(result)}")
+        versions: list[tuple[str, str, str | None]] = []
+        for table, answer in zip(READ_COLUMNS, result, strict=True):
+            rows = answer.get("rows") if isinstance(answer, dict) else None
+            if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+                raise ValueError(f"the {table} select has no list of rows: {_brief(answer)}")
+            versions.extend((table, _row_uuid(table, row), _row_version(row)) for row in rows)
+        return _fingerprint(versions, schema_version)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        raise OvsdbError(f"{connection.remote}: cannot read the Northbound tables: {exc}") from None
+
+
+def read_state(connection: Connection, schema_version: str | None = None) -> NorthboundState:
+    """Every row of the tables a plan reads, in one transaction (one snapshot),
+    with their fingerprint (read_fingerprint)."""
+    selects = [
+        {"op": "select", "table": table, "where": [], "columns": ["_uuid", "_version", *columns]}
         for table, columns in READ_COLUMNS.items()
     ]
     result = connection.call("transact", [DATABASE, *selects])
@@ -350,7 +393,8 @@ def read_state(connection: Connection, schema_version: str | None = None) -> Nor
                     raise ValueError(f"a {table} row is {_brief(row)}, not an object")
                 tables[table][_row_uuid(table, row)] = row
         check_tables(tables)
-        return state_from_tables(tables, schema_version)
+        versions = [(table, uuid, _row_version(row)) for table, rows in tables.items() for uuid, row in rows.items()]
+        return replace(state_from_tables(tables, schema_version), fingerprint=_fingerprint(versions, schema_version))
     except (OvsdbError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
         raise OvsdbError(f"{connection.remote}: cannot read the Northbound tables: {exc}") from None
 
@@ -377,6 +421,13 @@ def _row_uuid(table: str, row: Mapping[str, Any]) -> str:
         raise ValueError(f"a {table} row's _uuid is {_brief(value)}, not a UUID")
     uuid: str = value[1]
     return uuid
+
+
+def _row_version(row: Mapping[str, Any]) -> str | None:
+    """The row's ``_version``; None when the peer left it out or it is no UUID
+    (such a read has no fingerprint: it is only slower, never wrong)."""
+    value: Any = row.get("_version")
+    return value[1] if _is_uuid(value) else None
 
 
 def _is_string_map(value: Any) -> bool:
