@@ -27,8 +27,6 @@ from typing import TYPE_CHECKING, Any
 from .compilation import CheckedInput, Compilation, check_files, compile_files
 from .diagnostics import CompileError, Diagnostic, Severity, SourceRegistry, escape_controls, sort_diagnostics
 from .emit.graph import FORMATS as GRAPH_FORMATS
-from .emit.nbctl import emit_nbctl
-from .emit.ovsdb import emit_json
 from .frontend import INPUT_FORMATS
 from .frontend.document import schema
 from .gcpause import paused_gc
@@ -1251,6 +1249,10 @@ def _run(compilation: Compilation, args: argparse.Namespace) -> int:
     if args.command == "sandbox":
         return _sandbox(compilation, args)
     inputs = _input_names(args.files)
+    # Imported here, not at the top: `check` and `apply` start faster without jinja2 and the emitters.
+    from .emit.nbctl import emit_nbctl
+    from .emit.ovsdb import emit_json
+
     if args.format == "json":
         output = emit_json(compilation.changes, inputs, pretty=args.pretty)
     else:

@@ -21,16 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from .checks import CHECKS, DATABASE_CHECKS, Check, check_ovn_version, run_checks
 from .diagnostics import CompileError, Diagnostic, SourceRegistry
-from .facts import FoundPort, database_target, discover_switch_ports
 from .frontend import Input, NotPlain, build_document, read_sources
 from .gcpause import paused_gc
 from .ir import Document, Target
 from .lower import NorthboundChanges, lower
 from .ovn_versions import OvnVersion
-from .ovsdb.state import NorthboundState
+
+if TYPE_CHECKING:
+    from .facts import FoundPort
+    from .ovsdb.state import NorthboundState
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +172,8 @@ def compile_against(
     when the database supplied switch ports, and its version check runs
     again only when the database's release lowers the target.
     """
+    from .facts import database_target, discover_switch_ports  # the database's side: not for `check`
+
     document = compiled.document
     diagnostics: list[Diagnostic] = []
     found: tuple[FoundPort, ...] = ()

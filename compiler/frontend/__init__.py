@@ -14,7 +14,6 @@ from typing import BinaryIO
 from ..diagnostics import Diagnostic, SourceRegistry, SourceText, Span, error
 from ..ir import Document, Network, Target
 from .document import load_document, load_document_fast
-from .dsl import load_dsl
 from .tree import NotPlain as NotPlain  # re-exported: the fast path declines with it
 
 INPUT_FORMATS = ("yaml", "json", "dsl")
@@ -127,6 +126,8 @@ def build_document(read: Sequence[Input], *, fast: bool = False) -> tuple[Docume
             continue
         source, chosen = entry
         if chosen == "dsl":
+            from .dsl import load_dsl  # lark and the DSL's modules: only when a file is DSL
+
             document, found = load_dsl(source)
         elif fast and chosen == "json":
             document, found = load_document_fast(source), []
