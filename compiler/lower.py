@@ -161,7 +161,11 @@ class NorthboundChanges:
 
 def target_port(backend_ports: tuple[PortRange, ...], index: int, listen_port: int) -> int:
     """LXD's rule: no target port -> the listen port; one -> it; N -> the i-th."""
-    ports = expand_ports(backend_ports)
+    return _chosen_port(expand_ports(backend_ports), index, listen_port)
+
+
+def _chosen_port(ports: list[int], index: int, listen_port: int) -> int:
+    """target_port's rule on the target ports already expanded."""
     if not ports:
         return listen_port
     if len(ports) == 1:
@@ -210,9 +214,12 @@ def _load_balancer_rows(
                 pool_mappings.setdefault(port.protocol, {}).update(pool_map)
             continue
         backends = [b for name in port.target_backends if (b := by_name.get(name)) is not None]
+        # Each backend's host text and target ports once per port entry, not once per listen port.
+        hosts = [host(b.target_address) for b in backends]
+        ports = [expand_ports(b.target_ports) for b in backends]
         for index, listen_port in enumerate(expand_ports(port.listen_ports)):
             targets = ",".join(
-                endpoint(b.target_address, target_port(b.target_ports, index, listen_port)) for b in backends
+                f"{text}:{_chosen_port(chosen, index, listen_port)}" for text, chosen in zip(hosts, ports, strict=True)
             )
             by_protocol.setdefault(port.protocol, []).append((listen_port, targets, lb.health_check))
     mappings = _ip_port_mappings(probe_targets, lb.backends) if lb.health_check else ()

@@ -64,10 +64,11 @@ def load_document_fast(source: SourceText) -> Document:
     plain = load_plain_json(source.text)
     if not isinstance(plain, dict) or not is_valid_shape(plain):
         raise NotPlain("the shape check has errors to report")
-    root = plain_nodes(plain, Span(source.name, 0, 0))
+    placeholder = Span(source.name, 0, 0)
+    root = plain_nodes(plain, placeholder)
     del plain  # one tree alive while the model is built
     assert isinstance(root, MappingNode)
-    builder = ModelBuilder(root, set(), set())
+    builder = ModelBuilder(root, set(), set(), placeholder=placeholder)
     document = builder.document()
     if builder.diagnostics:
         raise NotPlain("the model builder has diagnostics to report")

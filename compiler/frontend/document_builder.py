@@ -73,6 +73,23 @@ def _user_keys(config: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ..
     return tuple(pair for pair in config if pair[0].startswith("user."))
 
 
+class _PlaceholderSpans(dict[str, Span]):
+    """The field spans of every object built on the fast path: each is the
+    placeholder, so none is kept. A 10,000-load-balancer model held some
+    80,000 dicts of copies of one span, about a third of its memory; the
+    objects' ``at()`` falls back to their own span, the same placeholder."""
+
+    def __init__(self, placeholder: Span) -> None:
+        super().__init__()
+        self.placeholder = placeholder
+
+    def __setitem__(self, key: str, value: Span) -> None:
+        pass  # a placeholder: nothing to keep
+
+    def __missing__(self, key: str) -> Span:
+        return self.placeholder
+
+
 class ModelBuilder:
     """Builds the model from a shape-checked tree, reporting bad values.
 
@@ -81,8 +98,13 @@ class ModelBuilder:
     of the model. Nodes the shape check rejected count as failed, silently.
     """
 
-    def __init__(self, root: MappingNode, poisoned: set[Path], rejected: set[int]) -> None:
+    def __init__(
+        self, root: MappingNode, poisoned: set[Path], rejected: set[int], *, placeholder: Span | None = None
+    ) -> None:
+        """``placeholder``: the fast path's one span for every node (document.load_document_fast);
+        the objects then share one mapping of field spans that keeps nothing."""
         self.root = root
+        self._placeholder_spans = None if placeholder is None else _PlaceholderSpans(placeholder)
         self.poisoned = poisoned
         self.rejected = rejected
         self.diagnostics: list[Diagnostic] = []
@@ -90,8 +112,17 @@ class ModelBuilder:
         # names each backend's address many times, and parsing it costs more
         # than a lookup. Safe to share: nothing changes an address in place.
         self.addresses: dict[str, IPAddress | None] = {}
+        # The same for the other values a big file repeats (port lists, texts
+        # found storable, names): each is judged once per distinct text.
+        self.port_lists: dict[str, tuple[tuple[PortRange, ...], list[tuple[int, str]]]] = {}
+        self.storable: set[str] = set()
+        self.names: dict[tuple[str, str], str | None] = {}
 
     # -- helpers --------------------------------------------------------
+
+    def new_spans(self) -> dict[str, Span]:
+        """Where an object's fields are: a mapping of its own, or on the fast path the shared one."""
+        return {} if self._placeholder_spans is None else self._placeholder_spans
 
     def fail(self, span: Span, code: str, message: str, *notes: str) -> None:
         self.diagnostics.append(error(span, code, message, *notes))
@@ -129,17 +160,25 @@ class ModelBuilder:
         if value is None:
             return ""
         text = child.raw if child.raw is not None else str(value)
+        if text in self.storable:
+            return text
         problem = string_problem(text)
         if problem is not None:
             self.fail(child.span, "E208", problem)
             return None
+        self.storable.add(text)
         return text
 
     def name(self, node: MappingNode, key: str, spans: dict[str, Span], what: str) -> str | None:
         if key not in node.items:
             return None  # every name is required: the shape check reported it (E103)
         value = self.text(node, key, spans)
-        problem = name_problem(value, what) if value is not None else None
+        problem = None
+        if value is not None:
+            known = (value, what)
+            problem = (
+                self.names[known] if known in self.names else self.names.setdefault(known, name_problem(value, what))
+            )
         if problem is not None:
             self.fail(spans.get(key, node.span), "E207", problem)
             return None
@@ -174,7 +213,10 @@ class ModelBuilder:
                 self.fail(child.span, "E203", "listen_port must name at least one port")
                 return None
             return ()
-        ranges, problems = parse_ports(text)
+        parsed = self.port_lists.get(text)
+        if parsed is None:
+            parsed = self.port_lists[text] = parse_ports(text)
+        ranges, problems = parsed
         for offset, message in problems:
             self.fail(child.span_of_offset(offset), "E203", f"invalid {key}: {message}")
         return None if problems else ranges
@@ -276,7 +318,7 @@ class ModelBuilder:
         return self.each_scalar(node, key, spans, one)
 
     def network(self, node: MappingNode, path: Path) -> Network | None:
-        spans: dict[str, Span] = {}
+        spans = self.new_spans()
         name = self.name(node, "name", spans, "network name")
         row_prefix = self.name(node, "row_prefix", spans, "row_prefix")
         router = self.name(node, "router", spans, "router name")
@@ -388,7 +430,7 @@ class ModelBuilder:
         return mac
 
     def switch_port(self, node: MappingNode, path: Path) -> SwitchPort | None:
-        spans: dict[str, Span] = {}
+        spans = self.new_spans()
         name = self.name(node, "name", spans, "switch port name")
         addresses = self.each_scalar(
             node, "addresses", spans, lambda item: self.parse_address(item, "switch port address")
@@ -399,7 +441,7 @@ class ModelBuilder:
         return SwitchPort(name, addresses, instance, span=node.span, spans=spans)
 
     def load_balancer(self, node: MappingNode, path: Path) -> LoadBalancer | None:
-        spans: dict[str, Span] = {}
+        spans = self.new_spans()
         listen = self.address(node, "listen_address", spans)
         description = self.text(node, "description", spans)
         config = self.config(node, spans)
@@ -510,7 +552,7 @@ class ModelBuilder:
         return build_options(values) if ok else None
 
     def backend(self, node: MappingNode, path: Path) -> Backend | None:
-        spans: dict[str, Span] = {}
+        spans = self.new_spans()
         name = self.name(node, "name", spans, "backend name")
         target = self.address(node, "target_address", spans)
         ports = self.ports(node, "target_port", spans)
@@ -521,7 +563,7 @@ class ModelBuilder:
         return Backend(name, target, ports, description, span=node.span, spans=spans)
 
     def load_balancer_port(self, node: MappingNode, path: Path) -> LoadBalancerPort | None:
-        spans: dict[str, Span] = {}
+        spans = self.new_spans()
         protocol = self.text(node, "protocol", spans)
         listen_ports = self.ports(node, "listen_port", spans)
         description = self.text(node, "description", spans)
@@ -533,7 +575,7 @@ class ModelBuilder:
         return LoadBalancerPort(protocol, listen_ports, targets, description, pool, span=node.span, spans=spans)
 
     def forward(self, node: MappingNode, path: Path) -> Forward | None:
-        spans: dict[str, Span] = {}
+        spans = self.new_spans()
         listen = self.address(node, "listen_address", spans)
         description = self.text(node, "description", spans)
         config = self.config(node, spans)
@@ -564,7 +606,7 @@ class ModelBuilder:
         )
 
     def forward_port(self, node: MappingNode, path: Path) -> ForwardPort | None:
-        spans: dict[str, Span] = {}
+        spans = self.new_spans()
         protocol = self.text(node, "protocol", spans)
         listen_ports = self.ports(node, "listen_port", spans)
         target = self.address(node, "target_address", spans)
@@ -628,7 +670,7 @@ class ModelBuilder:
 
     def pool(self, node: MappingNode, path: Path) -> LoadBalancerPool | None:
         """A pool as ``lxc network load-balancer pool show`` prints it; ``used_by`` is LXD's to keep."""
-        spans: dict[str, Span] = {}
+        spans = self.new_spans()
         name = self.name(node, "name", spans, "pool name")
         description = self.text(node, "description", spans)
         config = self.config(node, spans)
@@ -708,7 +750,7 @@ class ModelBuilder:
         return True, (replace(LXD_POOL_HEALTH_CHECK, **numbers) if enabled else None)
 
     def pool_instance(self, node: MappingNode, path: Path) -> PoolInstance | None:
-        spans: dict[str, Span] = {}
+        spans = self.new_spans()
         name = self.name(node, "name", spans, "instance name")
         present, child = self.field(node, "target_port", spans)
         text = self.string(child) if child is not None else None

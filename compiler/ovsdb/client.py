@@ -274,10 +274,8 @@ class _Framer:
 # -- the connection ----------------------------------------------------------------
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
+# One encoder for every message: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 # Parameters per piece of a long request: about 50 KB of JSON at 10,000 load balancers.
 _PIECE = 200
 
@@ -293,13 +291,13 @@ def _encoded(message: dict[str, Any]) -> Iterator[bytes]:
     """
     params = message.get("params")
     if not isinstance(params, list) or len(params) <= _PIECE or list(message) != ["method", "params", "id"]:
-        yield _dumps(message).encode("utf-8")
+        yield _ENCODER.encode(message).encode("utf-8")
         return
-    yield f'{{"method":{_dumps(message["method"])},"params":['.encode()
+    yield f'{{"method":{_ENCODER.encode(message["method"])},"params":['.encode()
     for start in range(0, len(params), _PIECE):
-        piece = ",".join(_dumps(value) for value in params[start : start + _PIECE])
+        piece = _ENCODER.encode(params[start : start + _PIECE])[1:-1]  # the items, without the list's brackets
         yield (piece if start == 0 else "," + piece).encode("utf-8")
-    yield f'],"id":{_dumps(message["id"])}}}'.encode()
+    yield f'],"id":{_ENCODER.encode(message["id"])}}}'.encode()
 
 
 class Connection:
