@@ -1,7 +1,9 @@
-"""The fast path (json.loads, no spans) against the located path.
+"""The fast path (json.loads or libyaml's events without marks, no spans)
+against the located path.
 
-A run that prints no source location may read JSON with the json module and
-build the model without spans; any diagnostic sends the whole run back to
+A run that prints no source location may read JSON with the json module, or
+YAML without asking libyaml where anything is, and build the model without
+spans; any diagnostic sends the whole run back to
 the located path (compiler.compilation). These tests hold the two paths to
 the same model, the same output and the same diagnostics.
 """
@@ -54,12 +56,47 @@ def test_fast_and_located_paths_give_the_same_model_and_output(index: int, tmp_p
     assert again.located and again.document == located.document
 
 
-@pytest.mark.parametrize("sample", [p for p in sample_paths() if p.suffix != ".json"], ids=lambda p: p.name)
-def test_yaml_keeps_the_located_path(sample: Path) -> None:
-    fast = compile_files([str(sample)], fast=True)
+def _yaml_inputs() -> list[Path]:
+    """YAML as people write it: the samples, and the Incus and LXD corpora's files that are whole documents."""
+    corpora = [ROOT / "tests" / "corpus" / name for name in ("incus", "lxd")]
+    found = [p for p in sample_paths() if p.suffix != ".json"]
+    for corpus in corpora:
+        for path in sorted(corpus.glob("*.yaml")):
+            text = path.read_text(encoding="utf-8")
+            if text.lstrip().startswith(("networks:", "version:", "target_ovn:")) or "\nnetworks:" in text:
+                found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("sample", _yaml_inputs(), ids=lambda p: p.name)
+def test_yaml_takes_the_fast_path_to_the_same_model(sample: Path) -> None:
     located = compile_files([str(sample)])
+    fast = compile_files([str(sample)], fast=True)
     assert fast.document == located.document and fast.changes == located.changes
-    assert [d.span for d in fast.warnings] == [d.span for d in located.warnings]
+    # A file with a warning or a note went back to the located path, whole.
+    assert fast.located == bool(located.warnings)
+    assert [(d.span, d.message) for d in fast.warnings] == [(d.span, d.message) for d in located.warnings]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "networks: [",  # a syntax error
+        "networks: []\nnetworks: []\n",  # a duplicate key
+        "a: &x [1]\nb: *y\n",  # an alias without its anchor
+        "networks: []\n---\nnetworks: []\n",  # a second document
+        "version: !!int abc\nnetworks: []\n",  # a tag that does not convert
+        "networks: [{name: n, <<: 1}]\n",  # a merge of no mapping
+        "networks: {}\n",  # a shape error
+    ],
+)
+def test_what_the_yaml_reader_reports_falls_back(text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(text)
+    assert cli.main(["check", str(path)]) == 1
+    fast_err = capsys.readouterr().err
+    assert cli.main(["compile", str(path)]) == 1  # compile prints locations: always the located path
+    assert fast_err == capsys.readouterr().err and "error[" in fast_err
 
 
 def _check_output(
@@ -71,7 +108,9 @@ def _check_output(
     return status, captured.out, captured.err
 
 
-@pytest.mark.parametrize("broken", sorted(GOLDEN_ERRORS.glob("*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "broken", sorted(p for p in GOLDEN_ERRORS.iterdir() if p.suffix in (".json", ".yaml")), ids=lambda p: p.name
+)
 def test_errors_fall_back_to_identical_diagnostics(
     broken: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -83,7 +122,7 @@ def test_errors_fall_back_to_identical_diagnostics(
     assert fast[0] == 1 and "error[" in fast[2]
     # The same diagnostics compile prints, byte for byte (the golden file).
     assert cli.main(["compile", str(relative)]) == 1
-    assert capsys.readouterr().err == broken.with_suffix(".json.err").read_text(encoding="utf-8")
+    assert capsys.readouterr().err == broken.with_name(broken.name + ".err").read_text(encoding="utf-8")
 
 
 WARNED = {

@@ -166,9 +166,14 @@ class _YamlBuilder:
     5.7 s and 430 MB before, about a third of that now).
     """
 
-    def __init__(self, source: SourceText, events: Iterator[yaml.Event]) -> None:
+    def __init__(self, source: SourceText, events: Iterator[yaml.Event], *, placeholder: Span | None = None) -> None:
+        """``placeholder``: the fast path's one span for every node (parse_yaml_fast)."""
         self.source = source
         self.events = events
+        self.placeholder = placeholder
+        # Each plain scalar's resolved tag, by its text: PyYAML's resolver tries
+        # a regular expression per scalar, and a big file repeats its values.
+        self.tags: dict[tuple[str, Any], str] = {}
         self.diagnostics: list[Diagnostic] = []
         # Each anchor's node and its size; None while the anchored node is being built.
         self.anchors: dict[str, tuple[Node, int] | None] = {}
@@ -181,6 +186,10 @@ class _YamlBuilder:
         self.by_offset = _YAML_ONLY_BREAKS.search(source.text) is not None
         self.bom = 1 if source.text.startswith("\ufeff") else 0  # libyaml's offsets start after it
 
+    def at(self, event: yaml.Event) -> Span:
+        """Where ``event`` starts (libyaml makes its mark only when asked: the fast path never asks)."""
+        return self.placeholder if self.placeholder is not None else self.span(event.start_mark)
+
     def span(self, mark: Any) -> Span:
         if self.by_offset:
             return self.source.span_at(mark.index + self.bom)
@@ -191,7 +200,7 @@ class _YamlBuilder:
         for event in self.events:
             if isinstance(event, yaml.DocumentStartEvent):
                 if root is not None:
-                    raise _SecondDocument(self.span(event.start_mark))
+                    raise _SecondDocument(self.at(event))
                 root = self.node(next(self.events))
         return root
 
@@ -207,7 +216,7 @@ class _YamlBuilder:
             built = self.scalar(event)
         elif isinstance(event, yaml.SequenceStartEvent):
             self.size += 1
-            built = SequenceNode([], self.span(event.start_mark))
+            built = SequenceNode([], self.at(event))
             for item in self.until(yaml.SequenceEndEvent):
                 built.items.append(self.node(item))
         else:
@@ -225,7 +234,7 @@ class _YamlBuilder:
             yield event
 
     def alias(self, event: yaml.AliasEvent) -> Node:
-        span = self.span(event.start_mark)
+        span = self.at(event)
         if event.anchor not in self.anchors:
             self.diagnostics.append(error(span, "E100", f'the YAML alias "*{event.anchor}" has no anchor before it'))
             return ScalarNode(None, span)
@@ -244,11 +253,15 @@ class _YamlBuilder:
     def tag(self, event: yaml.ScalarEvent) -> str:
         if event.tag is not None and event.tag != "!":
             return str(event.tag)
-        resolved = _resolver.resolve(yaml.nodes.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
-        return str(resolved)
+        known = (event.value, event.implicit)
+        resolved = self.tags.get(known)
+        if resolved is None:
+            found = _resolver.resolve(yaml.nodes.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+            resolved = self.tags[known] = str(found)
+        return resolved
 
     def scalar(self, event: yaml.ScalarEvent) -> ScalarNode:
-        span = self.span(event.start_mark)
+        span = self.at(event)
         text = event.value
         self.size += 1 + len(text)
         tag = self.tag(event)
@@ -262,7 +275,7 @@ class _YamlBuilder:
             # of this format is a string or an integer.
             value = self.strings.setdefault(text, text)
         quote = 1 if event.style in ("'", '"') else 0
-        verbatim = event.style in (None, "'", '"') and self.verbatim(text, span, quote)
+        verbatim = self.placeholder is None and event.style in (None, "'", '"') and self.verbatim(text, span, quote)
         raw = text if isinstance(value, int) and not isinstance(value, bool) else None
         return ScalarNode(value, span.shifted(quote) if verbatim else span, verbatim, raw)
 
@@ -299,10 +312,10 @@ class _YamlBuilder:
         return LongInteger(text) if number.bit_length() > _MAX_INT_BITS else number
 
     def mapping(self, event: yaml.MappingStartEvent) -> MappingNode:
-        result = MappingNode({}, self.span(event.start_mark))
+        result = MappingNode({}, self.at(event))
         merged: list[MappingNode] = []
         for key_event in self.until(yaml.MappingEndEvent):
-            key_span = self.span(key_event.start_mark)
+            key_span = self.at(key_event)
             if not isinstance(key_event, yaml.ScalarEvent):
                 self.node(key_event)  # consume the complex key's events (and record its anchors)
                 self.node(next(self.events))
@@ -383,6 +396,21 @@ def parse_yaml(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
     if root is None:
         return None, [error(Span(source.name, 1, 1), "E100", "the document is empty")]
     return root, builder.diagnostics
+
+
+def parse_yaml_fast(source: SourceText, placeholder: Span) -> Node:
+    """The YAML file as nodes that all carry ``placeholder``, for a file with
+    no diagnostic to print: the same events read by the same rules as
+    parse_yaml, without asking libyaml for a single mark. Raises NotPlain
+    when there is anything to report (the located path then reports it)."""
+    builder = _YamlBuilder(source, iter(yaml.parse(source.text, Loader=_Loader)), placeholder=placeholder)
+    try:
+        root = builder.document()
+    except (yaml.YAMLError, _TooLarge, _BadScalar, _SecondDocument, RecursionError) as exc:
+        raise NotPlain(f"the YAML reader has an error to report ({type(exc).__name__})") from None
+    if root is None or builder.diagnostics:
+        raise NotPlain("the YAML reader has diagnostics to report")
+    return root
 
 
 # ---------------------------------------------------------------- JSON
