@@ -456,8 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
         "is checked as `ovn-lbc check` would and read back before it is written. --from db (or --db or "
         "--from-dump without --from) describes the Load_Balancer rows of a Northbound database instead (all, or "
         "those --match names), so that `apply FILE --adopt` changes nothing but ovn-lbc's ownership marks; "
-        "rows it cannot describe are listed on stderr with the reason. Exit 4 when something of the input "
-        "was left out.",
+        "rows it cannot describe are listed on stderr, each with a stable code (warning[I001] to "
+        "warning[I021]) and the reason. Exit 4 when something of the input was left out.",
     )
     import_.add_argument("file", nargs="?", metavar="FILE", help="the keepalived or ipvsadm file (- for stdin)")
     import_.add_argument(

@@ -98,6 +98,36 @@ CODES: dict[str, str] = {
     "N002": "hairpin_snat_ip address of a family no VIP has",
 }
 
+# `ovn-lbc import --db` / `--from-dump`: why a Northbound row is left out of
+# the file (compiler/importers/database*.py, docs/import.md). They are about a
+# database's row, not a line of a file, so they are printed as
+# `ovn-lbc: import: warning[I0xx]: row 'NAME' (_uuid U): left out: REASON`,
+# and the reason's text may be reworded; the code may not. Each is a warning:
+# the file is still written, and the exit status is 4.
+IMPORT_CODES: dict[str, str] = {
+    "I001": "nameless row",
+    "I002": "row name other than <row_prefix>-lb-<address>-<protocol>",
+    "I003": "several rows of one name",
+    "I004": "VIPs of several addresses in one row, or of another than its name's",
+    "I005": "template VIP",
+    "I006": "port-less VIP (a forward's default target as Incus wrote it before July 2026)",
+    "I007": "VIP or backends not written the way ovn-lbc writes them",
+    "I008": "row without VIPs, or VIP without backends",
+    "I009": "protocol empty, or not the one its name says",
+    "I010": "row attached to no router or switch",
+    "I011": "row attached to no router and switch of one network",
+    "I012": "row in several groups, or in a group and attached directly",
+    "I013": "health checks ovn-lbc does not write",
+    "I014": "ip_port_mappings ovn-lbc does not write",
+    "I015": "options or selection_fields ovn-lbc does not write",
+    "I016": "ovn-lbc external_ids keys ovn-lbc does not write",
+    "I017": "rows of one address that disagree",
+    "I018": "forward rows ovn-lbc does not write",
+    "I019": "NAT row ovn-lbc does not write, or on no imported network's router",
+    "I020": "the file would not pass the checks, or not plan against the database",
+    "I021": "applying the file would change the row",
+}
+
 # ovn-lbc doctor's findings: what the databases hold that keeps a health check
 # of the file from working (compiler/health/, docs/status-doctor.md). They are
 # about a database, not a file, so tests/test_status.py makes each one on a real

@@ -9,7 +9,8 @@ checked: the model is lowered and planned against the very state it came
 from (compiler.plan, with ``adopt``), and every load balancer whose rows the
 plan would change otherwise, or that the checks refuse, is left out with the
 reason, and the rest planned again. A row left out is a LeftOut, never
-dropped in silence.
+dropped in silence, with a code of compiler/codes.py's IMPORT_CODES that
+says which kind of reason it is (the reason's words may change; the code not).
 
 Names: ovn-lbc finds its rows by name (``<row_prefix>-lb-<address>-<protocol>``,
 compiler/lower.py), and plan.py matches a file's row to the database's by
@@ -22,43 +23,36 @@ such rows are left out (see docs/import.md).
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from netaddr import IPAddress
 
 from ..addresses import eui64_address, last_usable_address
-from ..checks import CHECKS, DATABASE_CHECKS, run_checks
+from ..checks import CHECKS, DATABASE_CHECKS, check_ovn_version, run_checks
 from ..compilation import CheckedInput, compile_against
 from ..diagnostics import Diagnostic, SourceRegistry, Span
 from ..facts import switch_port_owners
 from ..ir import (
     PROTOCOLS,
-    Backend,
     Document,
     Forward,
-    ForwardPort,
     LoadBalancer,
-    LoadBalancerOptions,
-    LoadBalancerPort,
     Network,
-    PortRange,
     ProbeChoice,
     ProbeSource,
     SwitchPort,
     Target,
 )
-from ..lower import (
-    NAT_OPTIONS,
-)
-from ..ovn_versions import FEATURES, release_of_schema
+from ..lower import NAT_OPTIONS
+from ..ovn_versions import FEATURES, OLDEST_SUPPORTED, SCHEMA_RELEASES, release_of_schema
 from ..ovsdb.state import DbDatapath, DbLoadBalancer, DbNat, NorthboundState
 from ..plan import MapDiff, Plan, make_plan
+from .database_model import _forward, _load_balancer, _Names, _Pools
 from .database_rows import (
     _MARKS,
     UnsupportedRow,
     _address,
-    _external_ids,
     _Place,
     _read_row,
     _Row,
@@ -70,18 +64,20 @@ _ROUNDS = 8  # leave-out rounds before giving up (each leaves at least one load 
 
 @dataclass(frozen=True, slots=True)
 class LeftOut:
-    """A row the file does not describe, and why."""
+    """A row the file does not describe, and why: ``code`` (IMPORT_CODES of
+    compiler/codes.py) is what scripts match on, ``reason`` what people read."""
 
     table: str  # Load_Balancer | NAT
     name: str
     uuid: str
+    code: str
     reason: str
 
     def line(self) -> str:
         what = f"row {self.name!r}" if self.name else "nameless row"
         if self.table != "Load_Balancer":
             what = f"{self.table} row {self.name}"
-        return f"{what} (_uuid {self.uuid}): left out: {self.reason}"
+        return f"warning[{self.code}]: {what} (_uuid {self.uuid}): left out: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,153 +88,15 @@ class DatabaseImport:
     nats: int  # NAT rows described
 
 
-# -- rows -> load balancers and forwards ------------------------------------------------
-
-
-def _ranges(ports: Sequence[int]) -> tuple[PortRange, ...]:
-    """Ascending runs as ranges, in the order given."""
-    ranges: list[PortRange] = []
-    for port in ports:
-        if ranges and ranges[-1].last + 1 == port:
-            ranges[-1] = PortRange(ranges[-1].first, port)
-        else:
-            ranges.append(PortRange(port, port))
-    return tuple(ranges)
-
-
-def _target_shape(pairs: Sequence[tuple[int, int]]) -> tuple[PortRange, ...]:
-    """A backend's target_port for (listen, target) pairs in listen order:
-    none (the listen port), one for all, or one per listen port."""
-    if all(listen == target for listen, target in pairs):
-        return ()
-    if len({target for _, target in pairs}) == 1:
-        return (PortRange(pairs[0][1], pairs[0][1]),)
-    return _ranges([target for _, target in pairs])
-
-
-@dataclass
-class _Names:
-    """Backends named after their switch port (their address when none), unique per load balancer."""
-
-    owners: Mapping[IPAddress, list[str]]
-
-    def names(self, addresses: Iterable[IPAddress]) -> dict[IPAddress, str]:
-        taken: set[str] = set()
-        result: dict[IPAddress, str] = {}
-        for address in addresses:
-            ports = sorted(set(self.owners.get(address, [])))
-            name = ports[0] if len(ports) == 1 else str(address)
-            base, number = name, 2
-            while name in taken:
-                name, number = f"{base}-{number}", number + 1
-            taken.add(name)
-            result[address] = name
-        return result
-
-
-def _load_balancer(rows: Sequence[_Row], names: _Names, span: Span) -> LoadBalancer:
-    first = rows[0]
-    for row in rows[1:]:
-        for what, mine, theirs in (
-            ("health check", row.check, first.check),
-            ("options", row.options, first.options),
-            ("description", row.description, first.description),
-            ("user config", row.user, first.user),
-            ("ip_port_mappings", row.mappings, first.mappings),
-        ):
-            if mine != theirs:
-                raise UnsupportedRow(
-                    f"its {what} differs from row {first.db.name!r}'s of the same address "
-                    "(one load balancer has one for all its protocols)"
-                )
-    addresses = list(dict.fromkeys(a for row in rows for vip in row.vips for a, _ in vip.targets))
-    named = names.names(addresses)
-    # Port entries: consecutive listen ports with the same backends, in order.
-    entries: list[tuple[str, list[int], tuple[IPAddress, ...]]] = []
-    for row in rows:
-        for vip in row.vips:
-            assert vip.port is not None
-            backends = tuple(a for a, _ in vip.targets)
-            if entries and entries[-1][0] == row.protocol and entries[-1][2] == backends:
-                entries[-1][1].append(vip.port)
-            else:
-                entries.append((row.protocol, [vip.port], backends))
-    targets = {(row.protocol, vip.port, a): p for row in rows for vip in row.vips for a, p in vip.targets}
-    shapes: dict[IPAddress, tuple[PortRange, ...]] = {}
-    for address in addresses:
-        used = [(protocol, ports) for protocol, ports, backends in entries if address in backends]
-        pairs = [[(port, targets[(protocol, port, address)] or port) for port in ports] for protocol, ports in used]
-        flat = [pair for entry in pairs for pair in entry]
-        if all(listen == target for listen, target in flat):
-            shape: tuple[PortRange, ...] = ()
-        elif len({target for _, target in flat}) == 1:
-            shape = (PortRange(flat[0][1], flat[0][1]),)
-        else:
-            # One target port per listen port: the same list for every entry it is in.
-            lists = {tuple(target for _, target in entry) for entry in pairs}
-            if len(lists) != 1:
-                raise UnsupportedRow(
-                    f"backend {address}'s target ports differ from port entry to port entry in a way "
-                    "target_port cannot say"
-                )
-            shape = _ranges(list(lists.pop()))
-        shapes[address] = shape
-    backends = tuple(Backend(named[a], a, shapes[a], span=span) for a in addresses)
-    ports = tuple(
-        LoadBalancerPort(protocol, _ranges(listen), tuple(named[a] for a in members), span=span)
-        for protocol, listen, members in entries
-    )
-    return LoadBalancer(
-        first.address,
-        backends,
-        ports,
-        first.description,
-        first.check,
-        first.options,
-        first.user,
-        span=span,
-    )
-
-
-def _forward(rows: Sequence[_Row], nat: DbNat | None, span: Span) -> Forward:
-    first = rows[0] if rows else None
-    for row in rows:
-        if row.check is not None or row.mappings:
-            raise UnsupportedRow("a forward has no health check")
-        if first is not None and (row.options, row.description, row.user) != (
-            first.options,
-            first.description,
-            first.user,
-        ):
-            raise UnsupportedRow(f"its options or description differ from row {first.db.name!r}'s")
-    ports: list[ForwardPort] = []
-    for row in rows:
-        by_target: dict[IPAddress, list[tuple[int, int]]] = {}
-        for vip in row.vips:
-            if len(vip.targets) != 1:
-                raise UnsupportedRow(f"a forward's VIP has one target, VIP port {vip.port} has {len(vip.targets)}")
-            address, port = vip.targets[0]
-            assert vip.port is not None and port is not None
-            by_target.setdefault(address, []).append((vip.port, port))
-        for address, pairs in by_target.items():
-            shape = _target_shape(pairs)
-            ports.append(ForwardPort(row.protocol, _ranges([p for p, _ in pairs]), address, shape, span=span))
-    description, user = (first.description, first.user) if first is not None else ("", ())
-    options = first.options if first is not None else LoadBalancerOptions()
-    default = None
-    if nat is not None:
-        default = _address(nat.logical_ip)
-        nat_description, nat_user, _, _ = _external_ids(nat)
-        if first is None:
-            description, user = nat_description, nat_user
-        elif (nat_description, nat_user) != (description, user):
-            raise UnsupportedRow("its NAT row's description or user config differs from its load balancer rows'")
-    listen = first.address if first is not None else _address(nat.external_ip if nat else "")
-    return Forward(listen, tuple(ports), default, description, options, user, span=span)
+# -- NAT rows ---------------------------------------------------------------------------
 
 
 def _nat_problem(nat: DbNat) -> str | None:
-    if str(_address(nat.logical_ip)) != nat.logical_ip:
+    try:
+        logical = _address(nat.logical_ip, "I019")
+    except UnsupportedRow as exc:  # a string column: anything may be in it
+        return f"logical_ip {exc.reason}"
+    if str(logical) != nat.logical_ip:
         return f"logical_ip {nat.logical_ip!r} is not one address written canonically"
     managed = {key: value for key, value in nat.options.items() if key == "stateless"}
     if managed != dict(NAT_OPTIONS):
@@ -277,11 +135,11 @@ def import_database(state: NorthboundState, patterns: Sequence[str] = ()) -> Dat
             continue
         try:
             if db.name and len(by_name[db.name]) > 1:
-                raise UnsupportedRow(f"{len(by_name[db.name])} rows have this name; OVN finds rows by name")
+                raise UnsupportedRow("I003", f"{len(by_name[db.name])} rows have this name; OVN finds rows by name")
             row = _read_row(db, state)
             place = topology.place(db, row.address)
         except UnsupportedRow as exc:
-            left.append(LeftOut("Load_Balancer", db.name, db.uuid, str(exc)))
+            left.append(LeftOut("Load_Balancer", db.name, db.uuid, exc.code, exc.reason))
             continue
         key = (row.owner, row.prefix, place)
         net = networks.get(key)
@@ -298,7 +156,7 @@ def import_database(state: NorthboundState, patterns: Sequence[str] = ()) -> Dat
             continue
         router = nat_holders[uuid][0].name
         try:
-            external = _address(nat.external_ip)
+            external = _address(nat.external_ip, "I019")
         except UnsupportedRow:
             continue
         homes = [net for net in networks.values() if net.place.router == router]
@@ -308,14 +166,14 @@ def import_database(state: NorthboundState, patterns: Sequence[str] = ()) -> Dat
         what = f"dnat {nat.external_ip} on {router}"
         if home is None:
             if not homes:
-                left.append(LeftOut("NAT", what, uuid, "no imported network has its router"))
+                left.append(LeftOut("NAT", what, uuid, "I019", "no imported network has its router"))
                 continue
             home = homes[0]
         problem = _nat_problem(nat) or (
             None if str(external) == nat.external_ip else "its external_ip is not written canonically"
         )
         if problem is not None:
-            left.append(LeftOut("NAT", what, uuid, problem))
+            left.append(LeftOut("NAT", what, uuid, "I019", problem))
             continue
         home.nats[external] = nat
     return _settle(state, list(networks.values()), left)
@@ -340,13 +198,13 @@ def _settle(state: NorthboundState, nets: list[_Net], left: list[LeftOut]) -> Da
                 # Rows it owns that the file leaves out would be removed: another name.
                 renamed.add(net.name)
                 net.name = f"{net.name}-imported"
-        for unit, reason in by_unit.items():
+        for unit, (code, reason) in by_unit.items():
             net, address, _ = units[unit]
             for row in net.rows.pop(address, []):
-                left.append(LeftOut("Load_Balancer", row.db.name, row.db.uuid, reason))
+                left.append(LeftOut("Load_Balancer", row.db.name, row.db.uuid, code, reason))
             nat = net.nats.pop(address, None)
             if nat is not None:
-                left.append(LeftOut("NAT", f"dnat {nat.external_ip} on {net.place.router}", nat.uuid, reason))
+                left.append(LeftOut("NAT", f"dnat {nat.external_ip} on {net.place.router}", nat.uuid, code, reason))
     else:
         raise RuntimeError("the import does not settle")
     rows = sum(len(r) for net in nets for r in net.rows.values())
@@ -382,6 +240,9 @@ def _document(
         ports: dict[str, list[IPAddress]] = {}
         mapped: dict[IPAddress, str] = {}
         sources: dict[int, IPAddress] = {}
+        pools = _Pools()
+        instances: set[str] = set()  # switch ports that are pool instances (named after them)
+        gateways = {network.version: network.ip for network in (place.ipv4, place.ipv6) if network is not None}
         for address in sorted(set(net.rows) | set(net.nats), key=lambda a: (a.version, a)):
             line = len(units) + 1
             units[line] = (net, address, index)
@@ -391,41 +252,50 @@ def _document(
             try:
                 kinds = {row.kind for row in rows} - {None}
                 if len(kinds) > 1:
-                    raise UnsupportedRow("its rows are marked as a load balancer and as a forward")
+                    raise UnsupportedRow("I016", "its rows are marked as a load balancer and as a forward")
                 forward = nat is not None or kinds == {"forward"}
                 if forward:
                     forwards.append(_forward(rows, nat, span))
                     continue
-                lb = _load_balancer(rows, _Names(owners), span)
-                if lb.health_check is None:
-                    if rows[0].mappings:
-                        raise UnsupportedRow("it has ip_port_mappings but no health check")
-                else:
-                    for backend, (port, source) in rows[0].mappings.items():
-                        if mapped.get(backend, port) != port:
-                            raise UnsupportedRow(
-                                f"its mapping of {backend} to port {port} contradicts another row's ({mapped[backend]})"
-                            )
-                        if sources.get(backend.version, source) != source:
-                            raise UnsupportedRow(
-                                f"its probe source {source} is not the network's ({sources[backend.version]})"
-                            )
-                    for backend, (port, source) in rows[0].mappings.items():
-                        mapped[backend] = port
-                        sources[backend.version] = source
-                        if backend not in ports.setdefault(port, []):
-                            ports[port].append(backend)
-                load_balancers.append(lb)
+                built = _load_balancer(rows, _Names(owners), pools, gateways, span)
+                every = {**built.pooled, **{backend: port for backend, (port, _) in built.probed.items()}}
+                for backend, port in every.items():
+                    if mapped.get(backend, port) != port:
+                        raise UnsupportedRow(
+                            "I014",
+                            f"its mapping of {backend} to port {port} contradicts another row's ({mapped[backend]})",
+                        )
+                # The network's probe source is its load balancers' own; pools probe from the router.
+                for backend, (_, source) in built.probed.items():
+                    if sources.get(backend.version, source) != source:
+                        raise UnsupportedRow(
+                            "I014", f"its probe source {source} is not the network's ({sources[backend.version]})"
+                        )
+                for backend, port in every.items():
+                    mapped[backend] = port
+                    if backend not in ports.setdefault(port, []):
+                        ports[port].append(backend)
+                for backend, (_, source) in built.probed.items():
+                    sources[backend.version] = source
+                pools.add(built.pools)
+                instances.update(instance.name for pool in built.pools.values() for instance in pool.instances)
+                load_balancers.append(built.lb)
             except UnsupportedRow as exc:
                 del units[line]
                 for row in net.rows.pop(address, []):
-                    left.append(LeftOut("Load_Balancer", row.db.name, row.db.uuid, str(exc)))
+                    left.append(LeftOut("Load_Balancer", row.db.name, row.db.uuid, exc.code, exc.reason))
                 if (nat := net.nats.pop(address, None)) is not None:
-                    left.append(LeftOut("NAT", f"dnat {nat.external_ip} on {place.router}", nat.uuid, str(exc)))
+                    what = f"dnat {nat.external_ip} on {place.router}"
+                    left.append(LeftOut("NAT", what, nat.uuid, exc.code, exc.reason))
         if not (load_balancers or forwards):
             continue
         switch_ports = tuple(
-            SwitchPort(name, tuple(sorted(addresses, key=lambda a: (a.version, a))), span=base.span)
+            SwitchPort(
+                name,
+                tuple(sorted(addresses, key=lambda a: (a.version, a))),
+                name if name in instances else None,
+                span=base.span,
+            )
             for name, addresses in ports.items()
         )
         probe = ProbeSource(
@@ -439,23 +309,35 @@ def _document(
                 probe_source=probe,
                 load_balancers=tuple(load_balancers),
                 forwards=tuple(forwards),
+                pools=pools.pools(),
             )
         )
     return Document(tuple(networks), _target(state, networks)), units
 
 
 def _target(state: NorthboundState, networks: Sequence[Network]) -> Target | None:
-    """23.03.1 when a row has ct_flush and the database is a 23.03 (or unknown) one:
-    the rows are there, so the site runs a release that has it, and a schema
-    cannot tell 23.03.1 from 23.03. Otherwise nothing: the database's schema says it."""
+    """The oldest release that has every feature the rows use, when that is
+    newer than the default (23.03): the rows are there, so the site runs a
+    release that has them. The file is read back (and later checked by `check`)
+    without the database, so it must say so itself, or a router probe source,
+    an LXD pool's health check or use_stateless_nat would not compile alone.
+    The oldest one, not the database's own, so that a live database and its
+    dump (which says no schema version) give the same file; and ct_flush
+    needs only 23.03.1, which no schema can tell from 23.03. Nothing when no
+    release up to the database's has them all: then the checks refuse the rows."""
+    document = Document(tuple(networks))
+    if not any(d.code == "E319" for d in check_ovn_version(document)):
+        return None
     release = release_of_schema(state.schema_version) if state.schema_version else None
-    backport = FEATURES["ct_flush"].backport
-    assert backport is not None
-    used = any(lb.options.ct_flush for network in networks for lb in network.load_balancers) or any(
-        fwd.options.ct_flush for network in networks for fwd in network.forwards
-    )
-    if used and (release is None or release.series == backport.series):
-        return Target(backport, "the imported rows: ct_flush on an OVN 23.03 database")
+    candidates = {version for feature in FEATURES.values() for version in (feature.since, feature.backport) if version}
+    candidates.update(version for _, version in SCHEMA_RELEASES)
+    for version in sorted(candidates):
+        # A schema says a series, not its patch release (23.03.1 has 23.03's schema).
+        if version <= OLDEST_SUPPORTED or (release is not None and version.series > release.series):
+            continue
+        target = Target(version, f"the imported rows: they use features of OVN {version}")
+        if not any(d.code == "E319" for d in check_ovn_version(replace(document, declared_target=target))):
+            return target
     return None
 
 
@@ -477,13 +359,13 @@ def _probe_choice(network: Network, version: int, source: IPAddress | None, defa
 
 def _verify(
     state: NorthboundState, document: Document, units: Mapping[int, tuple[_Net, IPAddress, int]]
-) -> tuple[dict[int, str], set[str]] | None:
+) -> tuple[dict[int, tuple[str, str]], set[str]] | None:
     """None when the document, checked and planned against ``state`` with
     --adopt, changes nothing but marks; else each failing unit's reason, and
     the networks a plan would remove owned rows of."""
     deferred = tuple(check for check in CHECKS if check not in DATABASE_CHECKS)
     diagnostics = list(run_checks(document, deferred))
-    problems: dict[int, str] = {}
+    problems: dict[int, tuple[str, str]] = {}
     owned: set[str] = set()
     if not any(d.is_error for d in diagnostics):
         checked = CheckedInput(document, (), SourceRegistry(), True)
@@ -501,11 +383,14 @@ def _verify(
 
 
 def _blame(
-    diagnostic: Diagnostic, units: Mapping[int, tuple[_Net, IPAddress]], files: Mapping[int, str], into: dict[int, str]
+    diagnostic: Diagnostic,
+    units: Mapping[int, tuple[_Net, IPAddress]],
+    files: Mapping[int, str],
+    into: dict[int, tuple[str, str]],
 ) -> None:
     """The unit (a load balancer or forward) a finding is about; a network's finding: all of its units."""
     step = "plan" if diagnostic.code.startswith("E4") else "check"
-    reason = f"the file would not {step}: {diagnostic.code} {diagnostic.message}"
+    reason = ("I020", f"the file would not {step}: {diagnostic.code} {diagnostic.message}")
     span = diagnostic.span
     if span.line in units and files.get(span.line) == span.file:
         into.setdefault(span.line, reason)
@@ -523,7 +408,7 @@ def _only_marks(diff: MapDiff) -> bool:
 
 
 def _plan_problems(
-    plan: Plan, units: Mapping[int, tuple[_Net, IPAddress]], problems: dict[int, str], owned: set[str]
+    plan: Plan, units: Mapping[int, tuple[_Net, IPAddress]], problems: dict[int, tuple[str, str]], owned: set[str]
 ) -> None:
     line_of: dict[str, int] = {}
     for line, (net, address) in units.items():
@@ -553,15 +438,15 @@ def _plan_problems(
         if change.attach or change.detach:
             what.append("attachments")
         if what and row_line is not None:
-            problems.setdefault(row_line, f"applying the file would change its {', '.join(what)}")
+            problems.setdefault(row_line, ("I021", f"applying the file would change its {', '.join(what)}"))
     for group in plan.groups:
         for name, _ in (*group.add_members, *group.remove_members):
             if (member := line_of.get(name)) is not None:
-                problems.setdefault(member, f"applying the file would change group {group.name}'s members")
+                problems.setdefault(member, ("I021", f"applying the file would change group {group.name}'s members"))
         if group.action == "add" or group.attach:
             for line, (net, _) in units.items():
                 if net.place.group == group.name:
-                    problems.setdefault(line, f"applying the file would change group {group.name}")
+                    problems.setdefault(line, ("I021", f"applying the file would change group {group.name}"))
     for change_nat in plan.nats:
         if change_nat.wanted is None:
             owned.add(change_nat.network)
@@ -582,4 +467,4 @@ def _plan_problems(
                 None,
             )
             if nat_line is not None:
-                problems.setdefault(nat_line, "applying the file would change its NAT row")
+                problems.setdefault(nat_line, ("I021", "applying the file would change its NAT row"))

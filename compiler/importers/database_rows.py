@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from netaddr import EUI, AddrFormatError, IPAddress, IPNetwork
 
@@ -37,7 +37,13 @@ _MARKS = frozenset({OWNER_KEY, KIND_KEY})
 
 
 class UnsupportedRow(Exception):
-    """Why a row cannot be described by the input format."""
+    """Why a row cannot be described by the input format: a code of
+    compiler/codes.py's IMPORT_CODES (stable, for scripts) and the reason."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
 
 
 # -- one row read ---------------------------------------------------------------------
@@ -47,6 +53,7 @@ class UnsupportedRow(Exception):
 class _Vip:
     port: int | None
     targets: tuple[tuple[IPAddress, int | None], ...]
+    check: HealthCheck | None = None  # its Load_Balancer_Health_Check's values
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +63,6 @@ class _Row:
     address: IPAddress
     protocol: str
     vips: tuple[_Vip, ...]
-    check: HealthCheck | None
     mappings: Mapping[IPAddress, tuple[str, IPAddress]]  # backend -> (switch port, source)
     options: LoadBalancerOptions
     description: str
@@ -65,115 +71,120 @@ class _Row:
     owner: str | None
 
 
-def _address(text: str) -> IPAddress:
+def _address(text: str, code: str) -> IPAddress:
+    """An address; UnsupportedRow with ``code`` (the column's) if not."""
     try:
         return IPAddress(text)
     except (AddrFormatError, ValueError, TypeError):
-        raise UnsupportedRow(f"{text!r} is not an IP address") from None
+        raise UnsupportedRow(code, f"{text!r} is not an IP address") from None
 
 
-def _endpoint(text: str) -> tuple[IPAddress, int | None]:
+def _endpoint(text: str, code: str) -> tuple[IPAddress, int | None]:
     """``A``, ``A:P``, ``[A6]``, ``[A6]:P``, ``A6``: the address and the port."""
     if text.startswith("["):
         inside, _, rest = text[1:].partition("]")
-        address = _address(inside)
+        address = _address(inside, code)
         if address.version != 6:
-            raise UnsupportedRow(f"{text!r}: only IPv6 is bracketed")
+            raise UnsupportedRow(code, f"{text!r}: only IPv6 is bracketed")
         if not rest:
             return address, None
         if not rest.startswith(":"):
-            raise UnsupportedRow(f"{text!r} is not ADDRESS:PORT")
-        return address, _port(text, rest[1:])
+            raise UnsupportedRow(code, f"{text!r} is not ADDRESS:PORT")
+        return address, _port(text, rest[1:], code)
     if text.count(":") == 1:
         head, _, tail = text.partition(":")
-        return _address(head), _port(text, tail)
-    return _address(text), None
+        return _address(head, code), _port(text, tail, code)
+    return _address(text, code), None
 
 
-def _port(text: str, digits: str) -> int:
+def _port(text: str, digits: str, code: str) -> int:
     if not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) <= 65535 or str(int(digits)) != digits:
-        raise UnsupportedRow(f"{text!r}: the port is not a number 1-65535")
+        raise UnsupportedRow(code, f"{text!r}: the port is not a number 1-65535")
     return int(digits)
 
 
 def _vips(row: DbLoadBalancer, listen: IPAddress) -> tuple[_Vip, ...]:
     if not row.vips:
-        raise UnsupportedRow("it has no VIPs (ovn-lbc writes no row without one)")
+        raise UnsupportedRow("I008", "it has no VIPs (ovn-lbc writes no row without one)")
     vips: list[_Vip] = []
     for key, value in sorted(row.vips.items()):
         if key.startswith("^") or "^" in value:
-            raise UnsupportedRow(f"VIP {key!r} is a template VIP")
-        address, port = _endpoint(key)
+            raise UnsupportedRow("I005", f"VIP {key!r} is a template VIP")
+        address, port = _endpoint(key, "I007")
         if address != listen:
-            raise UnsupportedRow(f"VIP {key!r} is not of the listen address {listen} its name says (one address a row)")
+            raise UnsupportedRow(
+                "I004", f"VIP {key!r} is not of the listen address {listen} its name says (one address a row)"
+            )
         if vip_key(address, port) != key:
-            raise UnsupportedRow(f"VIP {key!r} is not written the way ovn-lbc writes it ({vip_key(address, port)!r})")
+            raise UnsupportedRow(
+                "I007", f"VIP {key!r} is not written the way ovn-lbc writes it ({vip_key(address, port)!r})"
+            )
         if port is None:
             raise UnsupportedRow(
+                "I006",
                 f"VIP {key!r} has no port (a forward's default target as Incus wrote it before July 2026): "
-                "ovn-lbc writes a default target as a NAT row instead"
+                "ovn-lbc writes a default target as a NAT row instead",
             )
-        targets = tuple(_endpoint(text) for text in value.split(",")) if value else ()
+        targets = tuple(_endpoint(text, "I007") for text in value.split(",")) if value else ()
         if not targets:
-            raise UnsupportedRow(f"VIP {key!r} has no backends")
+            raise UnsupportedRow("I008", f"VIP {key!r} has no backends")
         if ",".join(endpoint(a, p) for a, p in targets) != value:
-            raise UnsupportedRow(f"the backends of VIP {key!r} are not written the way ovn-lbc writes them")
+            raise UnsupportedRow("I007", f"the backends of VIP {key!r} are not written the way ovn-lbc writes them")
         if any(p is None for _, p in targets):
-            raise UnsupportedRow(f"a backend of VIP {key!r} has no port")
+            raise UnsupportedRow("I007", f"a backend of VIP {key!r} has no port")
         if any(a.version != listen.version for a, _ in targets):
-            raise UnsupportedRow(f"VIP {key!r} has backends of another address family")
+            raise UnsupportedRow("I007", f"VIP {key!r} has backends of another address family")
         if len({a for a, _ in targets}) != len(targets):
-            raise UnsupportedRow(f"VIP {key!r} names one backend address twice")
+            raise UnsupportedRow("I007", f"VIP {key!r} names one backend address twice")
         vips.append(_Vip(port, targets))
     return tuple(sorted(vips, key=lambda vip: vip.port or 0))
 
 
-def _health_check(row: DbLoadBalancer, state: NorthboundState) -> HealthCheck | None:
+def _health_checks(row: DbLoadBalancer, state: NorthboundState) -> dict[str, HealthCheck]:
+    """Each health-checked VIP's check, by its vips key. Whether the VIPs' checks
+    can be one load balancer's, or pools', is database_model.py's question."""
     checks = [state.health_checks[uuid] for uuid in row.health_check if uuid in state.health_checks]
-    if not checks:
-        return None
-    found: set[HealthCheck] = set()
+    found: dict[str, HealthCheck] = {}
     vips: set[str] = set()
     for check in checks:
         if check.vip not in row.vips:
-            raise UnsupportedRow(f"its health check's vip {check.vip!r} is no VIP of the row (OVN ignores the check)")
+            raise UnsupportedRow(
+                "I013", f"its health check's vip {check.vip!r} is no VIP of the row (OVN ignores the check)"
+            )
         if check.vip in vips:
-            raise UnsupportedRow(f"VIP {check.vip!r} has two health checks")
+            raise UnsupportedRow("I013", f"VIP {check.vip!r} has two health checks")
         vips.add(check.vip)
         if tuple(sorted(check.options)) != _HEALTH_CHECK_KEYS:
             raise UnsupportedRow(
+                "I013",
                 f"the health check of {check.vip!r} has options {', '.join(sorted(check.options)) or 'none'}: "
-                "ovn-lbc writes exactly interval, timeout, success_count and failure_count"
+                "ovn-lbc writes exactly interval, timeout, success_count and failure_count",
             )
         values = {}
         for key in _HEALTH_CHECK_KEYS:
             text = check.options[key]
             if not (text.isascii() and text.isdigit()) or str(int(text)) != text:
-                raise UnsupportedRow(f"the health check of {check.vip!r} has {key}={text!r}, not a number")
+                raise UnsupportedRow("I013", f"the health check of {check.vip!r} has {key}={text!r}, not a number")
             values[key] = int(text)
         ids = {k for k in check.external_ids if k.startswith(USER_KEY_PREFIX) and k != OWNER_KEY}
         if ids:
-            raise UnsupportedRow(f"the health check of {check.vip!r} has ovn-lbc keys {', '.join(sorted(ids))}")
-        found.add(HealthCheck(**values))
-    if len(found) > 1:
-        raise UnsupportedRow("its VIPs have health checks of different options (ovn-lbc has one a load balancer)")
-    if vips != set(row.vips):
-        raise UnsupportedRow("some of its VIPs have a health check and some none (ovn-lbc checks every VIP)")
-    return found.pop()
+            raise UnsupportedRow("I013", f"the health check of {check.vip!r} has ovn-lbc keys {', '.join(sorted(ids))}")
+        found[check.vip] = HealthCheck(**values)
+    return found
 
 
 def _mappings(row: DbLoadBalancer) -> dict[IPAddress, tuple[str, IPAddress]]:
     found: dict[IPAddress, tuple[str, IPAddress]] = {}
     for key, value in sorted(row.ip_port_mappings.items()):
-        address, port = _endpoint(key)
+        address, port = _endpoint(key, "I014")
         if port is not None or host(address) != key:
-            raise UnsupportedRow(f"ip_port_mappings key {key!r} is not written the way ovn-lbc writes it")
+            raise UnsupportedRow("I014", f"ip_port_mappings key {key!r} is not written the way ovn-lbc writes it")
         name, _, source_text = value.partition(":")
         if not name or not source_text:
-            raise UnsupportedRow(f"ip_port_mappings value {value!r} is not PORT:SOURCE")
-        source, source_port = _endpoint(source_text)
+            raise UnsupportedRow("I014", f"ip_port_mappings value {value!r} is not PORT:SOURCE")
+        source, source_port = _endpoint(source_text, "I014")
         if source_port is not None or host(source) != source_text or source.version != address.version:
-            raise UnsupportedRow(f"ip_port_mappings value {value!r} is not PORT:SOURCE as ovn-lbc writes it")
+            raise UnsupportedRow("I014", f"ip_port_mappings value {value!r} is not PORT:SOURCE as ovn-lbc writes it")
         found[address] = (name, source)
     return found
 
@@ -185,25 +196,25 @@ def _options(row: DbLoadBalancer) -> LoadBalancerOptions:
             continue  # another tool's option: apply keeps it
         if key == "affinity_timeout":
             if not (text.isascii() and text.isdigit()):
-                raise UnsupportedRow(f"options:affinity_timeout={text!r} is not a number")
+                raise UnsupportedRow("I015", f"options:affinity_timeout={text!r} is not a number")
             values[key] = int(text)
         elif key == "hairpin_snat_ip":
-            values[key] = tuple(_address(word) for word in text.split(" "))
+            values[key] = tuple(_address(word, "I015") for word in text.split(" "))
         elif key == "neighbor_responder":
             if text not in NEIGHBOR_RESPONDER_MODES:
-                raise UnsupportedRow(f"options:neighbor_responder={text!r} is not all, reachable or none")
+                raise UnsupportedRow("I015", f"options:neighbor_responder={text!r} is not all, reachable or none")
             values[key] = text
         elif text == "true":
             values[key] = True
         else:
-            raise UnsupportedRow(f"options:{key}={text!r}: ovn-lbc writes this option only as true")
+            raise UnsupportedRow("I015", f"options:{key}={text!r}: ovn-lbc writes this option only as true")
     if any(f not in SELECTION_FIELDS for f in row.selection_fields):
-        raise UnsupportedRow(f"selection_fields {' '.join(row.selection_fields)} are not all OVN's")
+        raise UnsupportedRow("I015", f"selection_fields {' '.join(row.selection_fields)} are not all OVN's")
     ordered = tuple(f for f in SELECTION_FIELDS if f in row.selection_fields)
     options = LoadBalancerOptions(selection_fields=ordered, **values)  # type: ignore[arg-type]
     managed = {key: value for key, value in row.options.items() if key in MANAGED_OPTIONS}
     if dict(option_pairs(options)) != managed:
-        raise UnsupportedRow("its options are not written the way ovn-lbc writes them")
+        raise UnsupportedRow("I015", "its options are not written the way ovn-lbc writes them")
     return options
 
 
@@ -216,40 +227,42 @@ def _external_ids(row: DbLoadBalancer | DbNat) -> tuple[str, tuple[tuple[str, st
             continue  # another tool's key: apply keeps it
         name = key.removeprefix(USER_KEY_PREFIX)
         if not name.startswith("user."):
-            raise UnsupportedRow(f"external_ids key {key!r} is ovn-lbc's but none it writes")
+            raise UnsupportedRow("I016", f"external_ids key {key!r} is ovn-lbc's but none it writes")
         user.append((name, value))
     kind = row.external_ids.get(KIND_KEY)
     if kind not in (None, "load-balancer", "forward"):
-        raise UnsupportedRow(f"external_ids {KIND_KEY}={kind!r} is not load-balancer or forward")
+        raise UnsupportedRow("I016", f"external_ids {KIND_KEY}={kind!r} is not load-balancer or forward")
     return description, tuple(user), kind, row.external_ids.get(OWNER_KEY)
 
 
 def _read_row(row: DbLoadBalancer, state: NorthboundState) -> _Row:
     if not row.name:
         raise UnsupportedRow(
-            "it has no name: ovn-lbc finds rows by name and plans do not rename a row (see docs/import.md)"
+            "I001", "it has no name: ovn-lbc finds rows by name and plans do not rename a row (see docs/import.md)"
         )
     named = _NAME.match(row.name)
     if named is None:
         raise UnsupportedRow(
+            "I002",
             "its name does not follow <row_prefix>-lb-<address>-<protocol>, the only names ovn-lbc gives "
-            "rows (and plans do not rename a row)"
+            "rows (and plans do not rename a row)",
         )
-    address = _address(named["address"])
+    address = _address(named["address"], "I002")
     if str(address) != named["address"]:
-        raise UnsupportedRow(f"the address in its name is not written canonically ({address})")
+        raise UnsupportedRow("I002", f"the address in its name is not written canonically ({address})")
     if row.protocol is None:
-        raise UnsupportedRow("its protocol is empty (OVN reads tcp); ovn-lbc writes it")
+        raise UnsupportedRow("I009", "its protocol is empty (OVN reads tcp); ovn-lbc writes it")
     if row.protocol != named["protocol"]:
-        raise UnsupportedRow(f"its protocol is {row.protocol}, its name says {named['protocol']}")
+        raise UnsupportedRow("I009", f"its protocol is {row.protocol}, its name says {named['protocol']}")
     description, user, kind, owner = _external_ids(row)
+    vips = _vips(row, address)
+    checks = _health_checks(row, state)
     return _Row(
         row,
         named["prefix"],
         address,
         row.protocol,
-        _vips(row, address),
-        _health_check(row, state),
+        tuple(replace(vip, check=checks.get(vip_key(address, vip.port))) for vip in vips),
         _mappings(row),
         _options(row),
         description,
@@ -290,26 +303,27 @@ class _Topology:
         direct = [d for d in self.state.datapaths if row.uuid in d.load_balancer]
         groups = sorted(self.groups_of.get(row.uuid, []))
         if len(groups) > 1:
-            raise UnsupportedRow(f"it is in several groups ({', '.join(groups)}); a network has one lb_group")
+            raise UnsupportedRow("I012", f"it is in several groups ({', '.join(groups)}); a network has one lb_group")
         group = groups[0] if groups else None
         if group is not None:
             if direct:
-                raise UnsupportedRow(f"it is in group {group} and attached directly too")
+                raise UnsupportedRow("I012", f"it is in group {group} and attached directly too")
             uuid = next(g.uuid for g in self.state.groups if g.name == group)
             datapaths = [d for d in self.state.datapaths if uuid in d.load_balancer_group]
         else:
             datapaths = direct
         if not datapaths:
             raise UnsupportedRow(
-                "it is attached to no router or switch" + (f" (nor is group {group})" if group else "")
+                "I010", "it is attached to no router or switch" + (f" (nor is group {group})" if group else "")
             )
         routers = sorted({d.name for d in datapaths if d.table == "Logical_Router"})
         switches = sorted({d.name for d in datapaths if d.table == "Logical_Switch"})
         pair = self._network_pair(datapaths, listen)
         if pair is None:
             raise UnsupportedRow(
+                "I011",
                 "no router and switch it is attached to are joined by a router port with a subnet of its "
-                f"family (a network's router and switch); attached to {', '.join(routers + switches)}"
+                f"family (a network's router and switch); attached to {', '.join(routers + switches)}",
             )
         router, switch, networks, mac = pair
         return _Place(
