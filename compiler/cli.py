@@ -263,7 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
             "a wait that fails after the commit exits 4",
         )
 
-    adopt_help = "take over rows of the same name that ovn-lbc does not own (they get its ownership mark)"
+    adopt_help = (
+        "take over rows of the same name that ovn-lbc does not own (they get its ownership mark), and "
+        "a nameless row of a load balancer's protocol and VIPs when no row has its name (renamed in place)"
+    )
 
     plan = commands.add_parser(
         "plan",
@@ -455,7 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
         "servers, ...) is a warning at the keepalived or ipvsadm line (--strict: an error). The output "
         "is checked as `ovn-lbc check` would and read back before it is written. --from db (or --db or "
         "--from-dump without --from) describes the Load_Balancer rows of a Northbound database instead (all, or "
-        "those --match names), so that `apply FILE --adopt` changes nothing but ovn-lbc's ownership marks; "
+        "those --match names), so that `apply FILE --adopt` changes nothing but ovn-lbc's ownership marks "
+        "(and names nameless rows, which get the name ovn-lbc would give them); "
         "rows it cannot describe are listed on stderr, each with a stable code (warning[I001] to "
         "warning[I021]) and the reason. Exit 4 when something of the input was left out.",
     )
@@ -1087,6 +1091,8 @@ def _import_database(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     for left in imported.left_out:
         print(f"ovn-lbc: import: {left.line()}", file=sys.stderr)
+    for uuid, name in imported.named:
+        print(f"ovn-lbc: import: nameless row (_uuid {uuid}): named {name}; apply --adopt renames it", file=sys.stderr)
     status = _write_or_fail(imported.text, args.output)
     if status != EXIT_OK:
         return status

@@ -66,7 +66,7 @@ CODES: dict[str, str] = {
     "E347": "instance port in two pools",
     # The database: what planning against a Northbound database finds.
     "E400": "router or switch missing from the database, or there twice",
-    "E401": "row name taken by a row ovn-lbc does not own",
+    "E401": "row name taken by a row ovn-lbc does not own (or, adopting, which row to take is not clear)",
     # Warnings: compile, but probably not what was meant.
     "W001": "forward with nothing to forward",
     "W002": "health-check setting without healthcheck enabled",

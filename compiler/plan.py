@@ -12,6 +12,15 @@ over a same-named row without the mark only under ``--adopt``, and leaves
 every other row alone. Of ``external_ids`` it manages only the ``ovn-lbc:``
 keys: other tools' keys on an owned row are kept.
 
+Nameless rows (``ovn-nbctl create load_balancer vips:...`` makes them):
+under ``--adopt``, a wanted row whose name no row has takes over the one
+nameless, unmarked row of its protocol and exactly its VIPs (the ``vips``
+keys compared as OVN reads them), and renames it in place: same _uuid, so
+its attachments and health checks stay. Two such rows for one wanted row,
+or one for two, is E401: which to take is the operator's call. A row of
+another name is never renamed: other tools find their rows by name.
+Without ``--adopt`` a nameless row is foreign like any other.
+
 Of ``options`` it manages the keys it knows (ir.OPTION_KEYS): another
 tool's option on an owned row is kept; ``selection_fields`` is all its own.
 
@@ -172,6 +181,8 @@ class RowChange:
     # Datapaths the row's group reaches: a direct attachment there only duplicates it.
     detach: tuple[Datapath, ...] = ()
     adopted_from: str | None = None  # whose row this was, when --adopt took it over
+    # before, after: a nameless row --adopt takes over gets the wanted row's name.
+    rename: tuple[str, str] | None = None
 
     @property
     def action(self) -> str:
@@ -182,7 +193,8 @@ class RowChange:
         """Whether the Load_Balancer row itself is written (not only attached)."""
         return (
             bool(
-                self.protocol
+                self.rename
+                or self.protocol
                 or self.vips
                 or self.ip_port_mappings
                 or self.external_ids
@@ -376,6 +388,7 @@ def make_plan(
         for uuid in row.health_check:
             check_users[uuid] = check_users.get(uuid, 0) + 1
     shared_checks = frozenset(uuid for uuid, users in check_users.items() if users > 1)
+    nameless, refused = _nameless_takeovers(wanted_rows, by_name, state) if adopt else ({}, {})
     for wanted in wanted_rows:
         candidates = by_name.get(wanted.name, [])
         owned = [row for row in candidates if _owner(row) == wanted.network]
@@ -385,6 +398,11 @@ def make_plan(
         if foreign and (not adopt or len(candidates) > 1):
             diagnostics.append(_collision(wanted, foreign, candidates, adopt))
             continue
+        if wanted.name in refused:
+            diagnostics.append(refused[wanted.name])
+            continue
+        if wanted.name in nameless:  # no row has its name: it takes over a nameless one
+            foreign = [nameless[wanted.name]]
         if foreign:
             target = foreign[0]
             adopted_from = _owner_words(target)
@@ -656,6 +674,76 @@ def _grouped(changes: list[RowChange], order: Mapping[str, int]) -> tuple[RowCha
     return tuple(sorted(changes, key=lambda change: order[change.network]))  # sorted() is stable
 
 
+def _vip_identity(key: str) -> tuple[str, int]:
+    """A ``vips`` key as OVN reads it: the address canonical, the port a
+    number (0, as OVN reads it, for none); text OVN cannot read stays itself."""
+    if key.startswith("["):
+        inside, _, rest = key[1:].partition("]")
+        address, port = inside, rest.removeprefix(":")
+    elif key.count(":") == 1:
+        address, _, port = key.partition(":")
+    else:
+        address, port = key, ""
+    if port and not (port.isascii() and port.isdigit()):
+        return key, -1
+    return _address(address), int(port) if port else 0
+
+
+def _identity(protocol: str | None, vips: Iterable[str]) -> tuple[str, frozenset[tuple[str, int]]]:
+    """What a nameless row is matched by: its protocol (empty is tcp, as OVN
+    reads it) and the set of its VIPs."""
+    return protocol or "tcp", frozenset(_vip_identity(key) for key in vips)
+
+
+def _nameless_takeovers(
+    wanted_rows: Iterable[LoadBalancerRow], by_name: Mapping[str, list[DbLoadBalancer]], state: NorthboundState
+) -> tuple[dict[str, DbLoadBalancer], dict[str, Diagnostic]]:
+    """For ``--adopt``: the nameless row each wanted row takes over (by the
+    wanted row's name), when no row has that name and exactly one nameless,
+    unmarked row has its protocol and VIPs, and no other wanted row has them
+    too; and the E401 of each wanted row for which that is not clear."""
+    free: dict[tuple[str, frozenset[tuple[str, int]]], list[DbLoadBalancer]] = {}
+    for row in state.load_balancers:  # sorted by _uuid
+        if row.name == "" and _owner(row) is None:
+            free.setdefault(_identity(row.protocol, row.vips), []).append(row)
+    if not free:
+        return {}, {}
+    matches: dict[str, tuple[LoadBalancerRow, list[DbLoadBalancer]]] = {}
+    wanted_by: dict[str, list[LoadBalancerRow]] = {}  # nameless _uuid -> the wanted rows that match it
+    for wanted in wanted_rows:
+        if wanted.name in by_name:  # found by its name, as always
+            continue
+        rows = free.get(_identity(wanted.protocol, (key for key, _ in wanted.vips)), [])
+        if rows:
+            matches[wanted.name] = (wanted, rows)
+            for row in rows:
+                wanted_by.setdefault(row.uuid, []).append(wanted)
+    taken: dict[str, DbLoadBalancer] = {}
+    refused: dict[str, Diagnostic] = {}
+    for name, (wanted, rows) in matches.items():
+        others = [other.name for other in wanted_by[rows[0].uuid] if other.name != name]
+        if len(rows) > 1:
+            uuids = ", ".join(f"_uuid {row.uuid}" for row in rows)
+            refused[name] = error(
+                wanted.source,
+                "E401",
+                f"{len(rows)} nameless Load_Balancer rows ({uuids}) have the protocol and VIPs of {name!r}: "
+                "--adopt renames one row, and the other would serve the same VIPs, so it will not pick one",
+                f"delete the extra rows, or name the one to take over (ovn-nbctl set Load_Balancer UUID name={name})",
+            )
+        elif others:
+            refused[name] = error(
+                wanted.source,
+                "E401",
+                f"the nameless Load_Balancer row _uuid {rows[0].uuid} has the protocol and VIPs of {name!r} "
+                f"and of {', '.join(repr(other) for other in others)}: --adopt will not pick which one it becomes",
+                f"name it to say which (ovn-nbctl set Load_Balancer {rows[0].uuid} name=NAME)",
+            )
+        else:
+            taken[name] = rows[0]
+    return taken, refused
+
+
 def _collision(
     wanted: LoadBalancerRow, foreign: list[DbLoadBalancer], candidates: list[DbLoadBalancer], adopt: bool
 ) -> Diagnostic:
@@ -732,6 +820,8 @@ def _row_change(
         attach=tuple(attach),
         detach=tuple(detach),
         adopted_from=adopted_from,
+        # Found by name, a row has the wanted name; a nameless one --adopt took over gets it.
+        rename=(target.name, wanted.name) if target.name != wanted.name else None,
     )
     if not change.touches_row and not change.attach and not change.detach:
         return None

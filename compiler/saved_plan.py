@@ -12,7 +12,10 @@ planner would not have written is refused, by its number and why:
   ovn-lbc's ownership mark), ``mutate``/``update``/``delete`` of one row by
   ``_uuid``, guarded by a wait that shows the row with the mark (a mutate
   that writes the mark is an ``--adopt``); only ``ovn-lbc:`` keys of its
-  ``external_ids`` and only the options ovn-lbc manages change;
+  ``external_ids`` and only the options ovn-lbc manages change. ``name`` is
+  written (an ``update``) only to rename a row this plan adopts whose guard
+  shows it nameless and without the mark, to a name a guard shows no row
+  has; no two rows of the plan get one name;
 - Load_Balancer_Health_Check: ``insert``, and ``mutate`` of a guarded check
   that a guarded, owned load balancer of the plan refers to;
 - Load_Balancer_Group: ``insert`` (guarded by "no group of this name", with
@@ -206,6 +209,7 @@ class _Checker:
         self.proven_marks: dict[str, str] = {}  # mark key -> group _uuid, as the NB_Global guard checks them
         self.named: dict[str, tuple[str, Mapping[str, Any]]] = {}  # uuid-name -> (table, insert op)
         self.adopted: set[str] = set()  # Load_Balancer _uuids a mutate gives ovn-lbc's mark
+        self.names: set[str] = set()  # Load_Balancer names the plan gives (an insert, a rename)
         self.deleted: dict[str, set[str]] = {"Load_Balancer": set(), "Load_Balancer_Group": set(), "NAT": set()}
         self.nat_addresses: set[tuple[str, str]] = set()  # (type, external_ip) a guard shows the rows of
         self.inserted_groups: dict[str, str] = {}  # name -> the _uuid it is inserted with
@@ -341,8 +345,7 @@ class _Checker:
             raise self.refuse("ovn-lbc lets the server choose a load balancer's _uuid")
         row = self._row(_LOAD_BALANCER_INSERT)
         name = row.get("name")
-        if not isinstance(name, str) or ("Load_Balancer", name) not in self.absent:
-            raise self.refuse(f"no guard before it checks that no load balancer is named {_brief(name)}")
+        self._new_name(name)
         ids = _pairs(row.get("external_ids", ["map", []]))
         if ids is None or OWNER_KEY not in ids:
             raise self.refuse(f"the row lacks ovn-lbc's ownership mark ({OWNER_KEY})")
@@ -352,6 +355,14 @@ class _Checker:
         ):
             raise self.refuse("its health_check refers to other than health checks this plan inserts")
         self._uuid_name("Load_Balancer")
+
+    def _new_name(self, name: Any) -> None:
+        """A name an insert or a rename gives: one a guard shows no row has, given once."""
+        if not isinstance(name, str) or not name or ("Load_Balancer", name) not in self.absent:
+            raise self.refuse(f"no guard before it checks that no load balancer is named {_brief(name)}")
+        if name in self.names:
+            raise self.refuse(f"two load balancers of the plan would be named {_brief(name)}")
+        self.names.add(name)
 
     def _table_of(self, name: str) -> str | None:
         return self.named[name][0] if name in self.named else None
@@ -436,10 +447,30 @@ class _Checker:
                 raise self.refuse(f"it mutates column {_brief(column)}, which ovn-lbc does not")
 
     def _update_Load_Balancer(self) -> None:
-        self._owned_load_balancer(self._target())
-        row = self._row({"protocol", "selection_fields"})
+        uuid = self._target()
+        guarded = self._owned_load_balancer(uuid)
+        row = self._row({"name", "protocol", "selection_fields"})
         if not row:
             raise self.refuse("it updates nothing")
+        if "name" in row:
+            self._rename(uuid, guarded, row["name"])
+
+    def _rename(self, uuid: str, guarded: Mapping[str, Any], name: Any) -> None:
+        """Only a nameless row this plan adopts is renamed: a row of a name is
+        found by that name (by other tools too), and ovn-lbc's own rows have theirs."""
+        if guarded.get("name") != "":
+            raise self.refuse(
+                f"it renames Load_Balancer row {uuid}, which its guard shows named {_brief(guarded.get('name'))}; "
+                "ovn-lbc renames only nameless rows"
+            )
+        owner = (_pairs(guarded.get("external_ids")) or {}).get(OWNER_KEY)
+        if owner is not None:
+            raise self.refuse(
+                f"it renames Load_Balancer row {uuid}, which its guard shows ovn-lbc's ({OWNER_KEY}={_brief(owner)}); "
+                "ovn-lbc renames only a nameless row it takes over"
+            )
+        # Unmarked, _owned_load_balancer let it through only as adopted by this plan (its mutate, before).
+        self._new_name(name)
 
     def _delete_Load_Balancer(self) -> None:
         uuid = self._target()

@@ -546,6 +546,20 @@ def _edited_plans(base: list[Any], uuid_of: dict[str, str]) -> dict[str, tuple[l
             appended(mutate("Load_Balancer", ours, ["external_ids", "delete", ["set", ["owner"]]])),
             "it changes key 'owner' of external_ids, which ovn-lbc does not manage",
         ),
+        # Renames: only a nameless row the plan adopts (test_a_saved_rename_is_held_to_its_guards).
+        "rename-an-owned-row": (
+            appended({"op": "update", "table": "Load_Balancer", "where": _where(ours), "row": {"name": "x"}}),
+            f"it renames Load_Balancer row {ours}, which its guard shows named 'incus-net49-lb-10.171.5.10-tcp'; "
+            "ovn-lbc renames only nameless rows",
+        ),
+        "adopt-and-rename-a-foreign-row": (
+            guarded(
+                {**foreign_guard, "rows": [{**foreign_guard["rows"][0], "name": "someone-elses-lb"}]},
+                mutate("Load_Balancer", foreign, ["external_ids", "insert", ["map", [["ovn-lbc:network", "net49"]]]]),
+                {"op": "update", "table": "Load_Balancer", "where": _where(foreign), "row": {"name": "x"}},
+            ),
+            "which its guard shows named 'someone-elses-lb'; ovn-lbc renames only nameless rows",
+        ),
         "mark-a-foreign-group": (
             appended({"op": "mutate", "table": "NB_Global", "where": [], "mutations": []}),
             "it selects by []",
@@ -624,6 +638,85 @@ def test_a_hand_edited_plan_is_refused_before_connecting_naming_the_operation(
         assert _apply_saved(ovn.nb_remote, forged, tmp_path, "forged.json") == 3
         assert "the database moved since the plan was made" in capsys.readouterr().err
         assert "someone-elses-lb" in {row["name"] for row in dump_table(ovn, "Load_Balancer")}
+
+
+def test_a_saved_rename_is_held_to_its_guards(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--adopt renames a nameless row: accepted as planned, and applied; every
+    forged rename refused before connecting, the database left as it was."""
+    from compiler import compile_files
+    from compiler.sandbox import Sandbox, build_topology
+
+    from .conftest import require_ovn
+    from .helpers import dump_table
+
+    require_ovn()
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    name = "incus-net49-lb-10.171.5.10-tcp"
+    with Sandbox(str(tmp_path / "ovn"), northd=False) as ovn:
+        build_topology(ovn, compile_files([str(sample)]).document)
+        uuid = ovn.nbctl("create", "Load_Balancer", 'vips:"10.171.5.10:80"="10.135.209.2:8080"', "protocol=tcp")
+        uuid = uuid.strip()
+        base = _plan_json(ovn.nb_remote, capsys, str(sample), "--adopt")
+        _accepted(base)
+        row_guard = next(i for i, op in enumerate(base) if i and op["op"] == "wait" and op["where"] == _where(uuid))
+        name_guard = base.index(
+            {
+                "op": "wait",
+                "table": "Load_Balancer",
+                "where": [["name", "==", name]],
+                "columns": ["_uuid"],
+                "until": "==",
+                "rows": [],
+                "timeout": 0,
+            }
+        )
+        update = next(i for i, op in enumerate(base) if i and op["op"] == "update")
+        assert base[update]["row"]["name"] == name
+        mark = next(i for i, op in enumerate(base) if i and (op["op"], op.get("table")) == ("mutate", "Load_Balancer"))
+
+        def replaced(index: int, op: dict[str, Any] | None) -> list[Any]:
+            return [*base[:index], *([op] if op is not None else []), *base[index + 1 :]]
+
+        def shown(**columns: Any) -> dict[str, Any]:
+            return {**base[row_guard], "rows": [{**base[row_guard]["rows"][0], **columns}]}
+
+        def renamed(to: Any) -> dict[str, Any]:
+            return {**base[update], "row": {**base[update]["row"], "name": to}}
+
+        forged = {
+            "no-guard-on-the-name": (
+                replaced(name_guard, None),
+                f"no guard before it checks that no load balancer is named {name!r}",
+            ),
+            "another-name": (
+                replaced(update, renamed("evil")),
+                "no guard before it checks that no load balancer is named 'evil'",
+            ),
+            "no-name": (replaced(update, renamed("")), "no guard before it checks that no load balancer is named ''"),
+            "a-named-row": (
+                replaced(row_guard, shown(name="someone-elses-lb")),
+                f"it renames Load_Balancer row {uuid}, which its guard shows named 'someone-elses-lb'",
+            ),
+            "an-owned-row": (
+                replaced(row_guard, shown(external_ids=["map", [["ovn-lbc:network", "net7"]]])),
+                "which its guard shows ovn-lbc's (ovn-lbc:network='net7'); ovn-lbc renames only a nameless row",
+            ),
+            "not-adopted": (replaced(mark, None), f"Load_Balancer row {uuid} is not ovn-lbc's"),
+            "renamed-twice": ([*base, base[update]], f"two load balancers of the plan would be named {name!r}"),
+        }
+        before = dump_table(ovn, "Load_Balancer")
+        for what, (params, words) in forged.items():
+            path = tmp_path / f"{what}.json"
+            path.write_text(json.dumps(params))
+            for remote in (ovn.nb_remote, f"unix:{tmp_path / 'nobody.sock'}"):
+                assert main(["apply", "--plan-file", str(path), "--db", remote]) == 2, what
+                err = capsys.readouterr().err
+                assert err.startswith(f"ovn-lbc: apply: {path} is not a saved plan: operation "), err
+                assert words in err and err.count("\n") == 1, (what, err)
+        assert dump_table(ovn, "Load_Balancer") == before
+        assert _apply_saved(ovn.nb_remote, base, tmp_path) == 0
+        (row,) = dump_table(ovn, "Load_Balancer")
+        assert (row["_uuid"], row["name"], row["external_ids"]["ovn-lbc:network"]) == (uuid, name, "net49")
 
 
 def _grouped_samples(tmp_path: Path) -> dict[str, Path]:

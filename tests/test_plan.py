@@ -15,8 +15,15 @@ import yaml
 
 from compiler import compile_files
 from compiler.cli import main
+from compiler.diagnostics import Diagnostic
+from compiler.emit.ovsdb import build_plan_transaction
+from compiler.emit.plan_json import plan_document
+from compiler.emit.plan_text import render_plan
 from compiler.ovsdb.dumps import tables_from_dump
+from compiler.ovsdb.state import DbDatapath, DbLoadBalancer, NorthboundState
+from compiler.plan import Plan, make_plan
 from compiler.sandbox import Sandbox, build_topology, set_ports_up
+from compiler.saved_plan import saved_plan_problem
 
 from .conftest import SAMPLES, sample_paths
 from .helpers import dump_table, lb_flows, nb_dump
@@ -545,6 +552,7 @@ def test_apply_takes_each_stage_once(ovn: Sandbox, tmp_path: Path, monkeypatch: 
     database supplies switch ports, the model is checked, lowered and planned once."""
     import compiler.apply
     import compiler.compilation
+    import compiler.facts
 
     calls: Counter[str] = Counter()
 
@@ -557,8 +565,9 @@ def test_apply_takes_each_stage_once(ovn: Sandbox, tmp_path: Path, monkeypatch: 
 
         monkeypatch.setattr(module, name, counted)
 
-    for name in ("build_document", "run_checks", "check_ovn_version", "discover_switch_ports", "lower"):
+    for name in ("build_document", "run_checks", "check_ovn_version", "lower"):
         count(compiler.compilation, name)
+    count(compiler.facts, "discover_switch_ports")  # imported where the database's facts come in
     count(compiler.apply, "make_plan")
     sample = SAMPLES / "ipv4-healthcheck.yaml"
     build_topology(ovn, compile_files([str(sample)]).document)
@@ -568,7 +577,7 @@ def test_apply_takes_each_stage_once(ovn: Sandbox, tmp_path: Path, monkeypatch: 
     assert main(["apply", str(write(tmp_path / "portless.yaml", data)), "--db", ovn.nb_remote]) == 0
     assert calls == {
         "build_document": 1,
-        "run_checks": 1,  # every check that needs no database, before connecting
+        "run_checks": 1,  # every check that needs no database, before the database's answer is used
         "check_ovn_version": 1,  # the one that waited for the database's release
         "discover_switch_ports": 1,
         "lower": 1,
@@ -607,3 +616,183 @@ def test_incremental_edits_reach_northds_monitors_and_flows(ovn: Sandbox, tmp_pa
     flows = lb_flows(ovn, "incus-net49-ls-int")
     assert any("ct_lb_mark(backends=10.135.209.2:8081,10.135.209.3:8080)" in flow for flow in flows), flows
     assert not any("10.135.209.4" in flow for flow in flows)
+
+
+# -- --adopt and nameless rows: renamed in place, or E401 when which is not clear ---------------------
+
+ROUTER_UUID = "00000000-0000-4000-8000-000000000001"
+SWITCH_UUID = "00000000-0000-4000-8000-000000000002"
+
+
+def nameless_row(uuid: str, vips: dict[str, str], protocol: str | None = "tcp", **ids: str) -> DbLoadBalancer:
+    """A Load_Balancer row as `ovn-nbctl create load_balancer vips:...` makes it: no name."""
+    return DbLoadBalancer(uuid, "", protocol, vips, (), {}, ids, {}, ())
+
+
+def hand_made_state(*rows: DbLoadBalancer, networks: int = 1) -> NorthboundState:
+    """The datapaths of ``networks`` copies of ipv4-healthcheck's network (see two_networks), and ``rows``."""
+    datapaths = []
+    for number in range(networks):
+        suffix = "" if number == 0 else f"-{number}"
+        datapaths.append(
+            DbDatapath("Logical_Router", f"{ROUTER_UUID[:-1]}{2 * number + 1}", f"incus-net49-lr{suffix}", frozenset())
+        )
+        datapaths.append(
+            DbDatapath(
+                "Logical_Switch", f"{SWITCH_UUID[:-1]}{2 * number + 2}", f"incus-net49-ls-int{suffix}", frozenset()
+            )
+        )
+    return NorthboundState(tuple(rows), {}, tuple(datapaths), {})
+
+
+def two_networks(tmp_path: Path) -> Path:
+    """ipv4-healthcheck twice, with another row_prefix, router and switch: one VIP, two row names."""
+    data = load("ipv4-healthcheck.yaml")
+    other = copy.deepcopy(data["networks"][0])
+    other.update(name="net50", row_prefix="incus-net50", router="incus-net49-lr-1", switch="incus-net49-ls-int-1")
+    data["networks"].append(other)
+    return write(tmp_path / "two.yaml", data)
+
+
+def planned(path: Path, state: NorthboundState, *, adopt: bool = True) -> tuple[Plan, list[Diagnostic]]:
+    compilation = compile_files([str(path)])
+    return make_plan(compilation.document, compilation.changes, state, adopt=adopt)
+
+
+VIP = {"10.171.5.10:80": "10.135.209.2:8080"}
+NAMELESS = "00000000-0000-4000-8000-00000000000a"
+OTHER = "00000000-0000-4000-8000-00000000000b"
+
+
+def test_adopt_renames_the_one_nameless_row_of_the_protocol_and_vips() -> None:
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    plan, problems = planned(sample, hand_made_state(nameless_row(NAMELESS, VIP)))
+    assert problems == []
+    (change,) = plan.changes
+    assert change.existing is not None and change.existing.uuid == NAMELESS
+    assert change.rename == ("", NAME) and change.touches_row and change.adopted_from == "not made by ovn-lbc"
+    assert plan.summary() == "Plan: 0 to add, 1 to change, 0 to remove."
+    # The transaction: guarded as read (nameless, unmarked) and that nobody took the name; then the update.
+    params = build_plan_transaction(plan, ["lb.yaml"]).params
+    guards = [op for op in params[1:] if op["op"] == "wait" and op["table"] == "Load_Balancer"]
+    assert guards[0]["where"] == [["_uuid", "==", ["uuid", NAMELESS]]] and guards[0]["rows"][0]["name"] == ""
+    assert guards[0]["rows"][0]["external_ids"] == ["map", []]
+    assert guards[1]["where"] == [["name", "==", NAME]] and guards[1]["rows"] == []
+    writes = [(op["op"], op["table"]) for op in params[1:] if op["op"] not in ("comment", "wait")]
+    assert writes.index(("mutate", "Load_Balancer")) < writes.index(("update", "Load_Balancer"))
+    (update,) = [op for op in params[1:] if op["op"] == "update"]
+    assert update["where"] == [["_uuid", "==", ["uuid", NAMELESS]]] and update["row"] == {"name": NAME}
+    assert saved_plan_problem(params) is None
+    # Every rendering shows it.
+    assert f'~ name: "" => "{NAME}"  (renamed in place, _uuid {NAMELESS})' in render_plan(plan, ["lb.yaml"], "db")
+    columns = plan_document(plan, ["lb.yaml"], "db")["changes"][0]["columns"]
+    assert columns["name"] == {"before": "", "after": NAME}
+    # OVN reads "[FD00::A]:80" as "[fd00::a]:80", and an empty protocol as tcp.
+    ipv6 = SAMPLES / "ipv6-healthcheck.yaml"
+    compilation = compile_files([str(ipv6)])
+    row = next(row for row in compilation.changes.rows if row.protocol == "tcp")
+    shouted = {key.upper(): value for key, value in row.vips}
+    network = compilation.document.networks[0]
+    state = NorthboundState(
+        (nameless_row(NAMELESS, shouted, protocol=None),),
+        {},
+        (
+            DbDatapath("Logical_Router", ROUTER_UUID, network.router, frozenset()),
+            DbDatapath("Logical_Switch", SWITCH_UUID, network.switch, frozenset()),
+        ),
+        {},
+    )
+    plan, problems = make_plan(compilation.document, compilation.changes, state, adopt=True)
+    assert problems == [] and [(c.action, c.rename, c.protocol) for c in plan.changes if c.existing] == [
+        ("change", ("", row.name), (None, "tcp"))
+    ]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        nameless_row(NAMELESS, VIP, protocol="udp"),
+        nameless_row(NAMELESS, {**VIP, "10.171.5.10:81": "10.135.209.2:8080"}),  # one VIP more
+        nameless_row(NAMELESS, {"10.171.5.11:80": "10.135.209.2:8080"}),
+        nameless_row(NAMELESS, VIP, **{OWNER: "net7"}),  # ovn-lbc's, of another network
+        DbLoadBalancer(NAMELESS, "lb-by-hand", "tcp", VIP, (), {}, {}, {}, ()),  # named: other tools find it so
+    ],
+    ids=["protocol", "vips", "address", "marked", "named"],
+)
+def test_adopt_leaves_other_rows_alone(row: DbLoadBalancer) -> None:
+    plan, problems = planned(SAMPLES / "ipv4-healthcheck.yaml", hand_made_state(row))
+    assert problems == [] and [(c.action, c.rename) for c in plan.changes] == [("add", None)]
+
+
+def test_without_adopt_a_nameless_row_is_foreign_and_untouched() -> None:
+    plan, problems = planned(
+        SAMPLES / "ipv4-healthcheck.yaml", hand_made_state(nameless_row(NAMELESS, VIP)), adopt=False
+    )
+    assert problems == [] and [(c.action, c.existing) for c in plan.changes] == [("add", None)]
+    params = build_plan_transaction(plan, ["lb.yaml"]).params
+    assert NAMELESS not in json.dumps(params)
+
+
+def test_two_nameless_rows_for_one_row_are_e401(capsys: pytest.CaptureFixture[str]) -> None:
+    state = hand_made_state(nameless_row(NAMELESS, VIP), nameless_row(OTHER, {"10.171.5.10:80": "10.0.0.9:1"}))
+    plan, problems = planned(SAMPLES / "ipv4-healthcheck.yaml", state)
+    assert not plan.changes
+    (problem,) = problems
+    assert (problem.code, problem.span.line, problem.span.column) == ("E401", 18, 9)
+    assert problem.message == (
+        f"2 nameless Load_Balancer rows (_uuid {NAMELESS}, _uuid {OTHER}) have the protocol and VIPs of {NAME!r}: "
+        "--adopt renames one row, and the other would serve the same VIPs, so it will not pick one"
+    )
+    assert problem.notes == (
+        f"delete the extra rows, or name the one to take over (ovn-nbctl set Load_Balancer UUID name={NAME})",
+    )
+
+
+def test_one_nameless_row_for_two_rows_is_e401(tmp_path: Path) -> None:
+    path = two_networks(tmp_path)
+    plan, problems = planned(path, hand_made_state(nameless_row(NAMELESS, VIP), networks=2))
+    assert not plan.changes
+    other = "incus-net50-lb-10.171.5.10-tcp"
+    assert [(p.code, p.span.line) for p in problems] == [("E401", 19), ("E401", 66)]  # each load balancer's line
+    assert problems[0].message == (
+        f"the nameless Load_Balancer row _uuid {NAMELESS} has the protocol and VIPs of {NAME!r} and of {other!r}: "
+        "--adopt will not pick which one it becomes"
+    )
+    assert f"of {other!r} and of {NAME!r}" in problems[1].message
+    assert problems[0].notes == (f"name it to say which (ovn-nbctl set Load_Balancer {NAMELESS} name=NAME)",)
+    # Named by hand, it is found by its name, and the other row is added.
+    named = DbLoadBalancer(NAMELESS, other, "tcp", VIP, (), {}, {}, {}, ())
+    plan, problems = planned(path, hand_made_state(named, networks=2))
+    assert problems == [] and [(c.name, c.action, c.rename) for c in plan.changes] == [
+        (NAME, "add", None),
+        (other, "change", None),
+    ]
+
+
+def test_a_nameless_row_is_renamed_on_a_real_ovn_and_its_attachments_stay(
+    ovn: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The E401 as the command line prints it, then the rename through a saved plan."""
+    sample = SAMPLES / "ipv4-healthcheck.yaml"
+    build_topology(ovn, compile_files([str(sample)]).document)
+    vips = 'vips:"10.171.5.10:80"="10.135.209.2:8080"'
+    uuid = ovn.nbctl("create", "Load_Balancer", vips, "protocol=tcp").strip()
+    twin = ovn.nbctl("create", "Load_Balancer", vips, "protocol=tcp").strip()
+    ovn.nbctl("add", "Logical_Switch", "incus-net49-ls-int", "load_balancer", uuid)
+    capsys.readouterr()
+    assert main(["plan", str(sample), "--db", ovn.nb_remote, "--adopt"]) == 1
+    err = capsys.readouterr().err
+    assert "ipv4-healthcheck.yaml:18:9: error[E401]: 2 nameless Load_Balancer rows (_uuid " in err
+    assert uuid in err and twin in err and "ovn-nbctl set Load_Balancer UUID name=" in err
+    ovn.nbctl("destroy", "Load_Balancer", twin)
+    saved = tmp_path / "plan.json"
+    assert main(["plan", str(sample), "--db", ovn.nb_remote, "--adopt", "--format", "json", "-o", str(saved)]) == 0
+    assert main(["apply", "--plan-file", str(saved), "--db", ovn.nb_remote]) == 0
+    (row,) = dump_table(ovn, "Load_Balancer")
+    assert (row["_uuid"], row["name"], row["external_ids"][OWNER]) == (uuid, NAME, "net49")
+    switch = next(r for r in dump_table(ovn, "Logical_Switch") if r["name"] == "incus-net49-ls-int")
+    assert _as_list(switch["load_balancer"]) == [uuid]
+    assert "No changes." in plan_text(ovn, sample, capsys)
+    # Sent again, the saved plan fails at its guards: the row has its name and its mark now.
+    assert main(["apply", "--plan-file", str(saved), "--db", ovn.nb_remote]) == 3
+    assert f"nameless Load_Balancer row (_uuid {uuid}) was changed, named or deleted" in capsys.readouterr().err

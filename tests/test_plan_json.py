@@ -50,7 +50,7 @@ def test_the_schema_is_shipped_and_printed(capsys: pytest.CaptureFixture[str]) -
     assert main(["schema", "plan-json"]) == 0
     assert json.loads(capsys.readouterr().out) == shipped == plan_json_schema()
     assert main(["schema"]) == 0 and '"version"' in capsys.readouterr().out  # the input's, as before
-    assert FORMAT_VERSION == "1.0"
+    assert FORMAT_VERSION == "1.1"
     assert (
         "compiler.emit" in (ROOT / "pyproject.toml").read_text() and '"*.json"' in (ROOT / "pyproject.toml").read_text()
     )
@@ -203,6 +203,14 @@ def test_destroy_adopt_and_offline_plans_are_described_within_the_schema(
     row = only_change(adopted)
     assert row["action"] == "change" and row["adopted_from"] == "not made by ovn-lbc"
     assert row["columns"]["external_ids"]["added"]["ovn-lbc:network"] == "net49"
+    assert "name" not in row["columns"]  # found by its name: not renamed
+
+    # --adopt of a nameless row: renamed in place, the name's before and after (format 1.1).
+    ovn.nbctl("destroy", "Load_Balancer", NAME)
+    uuid = ovn.nbctl("create", "Load_Balancer", 'vips:"10.171.5.10:80"="10.135.209.2:8080"', "protocol=tcp").strip()
+    row = only_change(plan_document(capsys, ipv4, "--db", ovn.nb_remote, "--adopt"))
+    assert (row["action"], row["uuid"], row["adopted_from"]) == ("change", uuid, "not made by ovn-lbc")
+    assert row["columns"]["name"] == {"before": "", "after": NAME}
 
 
 def test_any_string_round_trips_exactly(ovn: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -216,4 +224,4 @@ def test_any_string_round_trips_exactly(ovn: Sandbox, tmp_path: Path, capsys: py
     assert ids["added"]["ovn-lbc:description"] == hostile
     assert main(["plan", str(path), "--db", ovn.nb_remote, "--format", "plan-json", "--pretty"]) == 0
     pretty = capsys.readouterr().out
-    assert pretty.startswith('{\n  "format_version": "1.0",\n') and json.loads(pretty)["changes"]
+    assert pretty.startswith('{\n  "format_version": "1.1",\n') and json.loads(pretty)["changes"]

@@ -288,6 +288,9 @@ def _guards(plan: Plan) -> Iterator[tuple[dict[str, Any], Origin]]:
         else:
             row = [encode_load_balancer(change.existing)]
             yield _guard("Load_Balancer", _where_uuid(change.existing.uuid), LOAD_BALANCER_COLUMNS, row), change.wanted
+            if change.rename is not None:
+                # The row is guarded as read (nameless, unmarked); and nobody took its new name meanwhile.
+                yield _guard("Load_Balancer", [["name", "==", change.rename[1]]], ["_uuid"], []), change.wanted
         for check in change.health_checks:
             if check.existing is not None and check.wanted is not None:
                 row = [encode_health_check(check.existing)]
@@ -348,8 +351,11 @@ def _change_ops(change: RowChange, index: int) -> tuple[list[dict[str, Any]], li
         return [{"op": "delete", "table": "Load_Balancer", "where": _where_uuid(uuid)}], ["uuid", uuid]
     new_checks: list[str] = []
     dropped_checks: list[str] = []
+    # After the row's mutate: when it adopts the row, the mark comes first, so
+    # a saved plan's check finds the row ovn-lbc's when its checks change.
+    check_mutations: list[dict[str, Any]] = []
     for number, check in enumerate(change.health_checks, start=1):
-        if check.action == "add":
+        if check.action == "add":  # before the row's mutate, which refers to it by named-uuid
             assert check.wanted is not None
             new_checks.append(f"hc{index}_{number}")
             ops.append(_insert_health_check(check.wanted, new_checks[-1]))
@@ -358,7 +364,7 @@ def _change_ops(change: RowChange, index: int) -> tuple[list[dict[str, Any]], li
             dropped_checks.append(check.existing.uuid)
         elif check.existing is not None:
             mutations = _map_mutations("options", check.options) + _map_mutations("external_ids", check.external_ids)
-            ops.append(
+            check_mutations.append(
                 {
                     "op": "mutate",
                     "table": "Load_Balancer_Health_Check",
@@ -379,8 +385,13 @@ def _change_ops(change: RowChange, index: int) -> tuple[list[dict[str, Any]], li
         mutations.append(["health_check", "insert", _named_set(new_checks)])
     if mutations:
         ops.append({"op": "mutate", "table": "Load_Balancer", "where": _where_uuid(uuid), "mutations": mutations})
-    # Columns written whole: protocol, and selection_fields (a set ovn-lbc owns).
+    ops.extend(check_mutations)
+    # Columns written whole: name (a nameless row adopted: after the mutate
+    # that marks it, as a saved plan's check expects), protocol, and
+    # selection_fields (a set ovn-lbc owns).
     columns: dict[str, Any] = {}
+    if change.rename is not None:
+        columns["name"] = change.rename[1]
     if change.protocol is not None:
         columns["protocol"] = change.protocol[1]
     if change.selection_fields is not None:
@@ -446,8 +457,10 @@ def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
     """The transaction that carries out ``plan``: guards, then row changes,
     then groups (which refer to new rows, so after them), then NAT rows, then
     one mutation per datapath that gains or loses load balancers, groups or
-    NAT rows. An empty plan is an empty transaction (``["OVN_Northbound"]``):
-    nothing to send."""
+    NAT rows. A nameless row ``--adopt`` takes over is renamed in place (an
+    ``update`` of ``name`` by _uuid), guarded as it was read and by a wait
+    that no row has its new name. An empty plan is an empty transaction
+    (``["OVN_Northbound"]``): nothing to send."""
     if not plan:
         return Transaction([DATABASE], [])
     ops: list[Any] = [_comment(inputs)]
@@ -577,6 +590,8 @@ def describe_guard(op: Mapping[str, Any]) -> str | None:
             f"NAT row {row.get('type')} {row.get('external_ip')} -> {row.get('logical_ip')} "
             f"(_uuid {uuid}) was changed or deleted"
         )
+    if table == "Load_Balancer" and rows[0].get("name") == "":
+        return f"nameless Load_Balancer row (_uuid {uuid}) was changed, named or deleted"
     label = rows[0].get("name") if table != "Load_Balancer_Health_Check" else f"for VIP {rows[0].get('vip')!r}"
     label = repr(label) if table != "Load_Balancer_Health_Check" else label
     return f"{table} row {label} (_uuid {uuid}) was changed or deleted"

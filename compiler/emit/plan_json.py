@@ -29,7 +29,7 @@ from ..ovsdb.state import DbLoadBalancer
 from ..plan import Datapath, GroupChange, HealthCheckChange, MapDiff, NatChange, Plan, RowChange
 from ..version import __version__
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: a load balancer's ``name`` column (a nameless row renamed)
 SCHEMA_FILE = "plan-json.schema.json"
 
 Json = dict[str, Any]
@@ -101,6 +101,9 @@ def _row_columns(change: RowChange) -> Json:
     if change.wanted is None and change.existing is not None:
         return _removed_row_columns(change.existing)
     columns: Json = {}
+    if change.rename is not None:
+        before_name, after_name = change.rename
+        columns["name"] = {"before": before_name, "after": after_name}
     if change.action == "add" and change.wanted is not None:
         columns["protocol"] = {"before": None, "after": change.wanted.protocol}
     elif change.protocol is not None:

@@ -58,6 +58,9 @@ def _row_lines(change: RowChange) -> Iterator[str]:
     details: list[str] = []
     if change.adopted_from:
         details.append(f"~ adopted: the row was {change.adopted_from}")
+    if change.rename is not None and change.existing is not None:
+        old_name, new_name = change.rename
+        details.append(f"~ name: {_q(old_name)} => {_q(new_name)}  (renamed in place, _uuid {change.existing.uuid})")
     if change.protocol is not None:
         before, after = change.protocol
         details.append(f"~ protocol: {_q(before or '')} => {_q(after)}")

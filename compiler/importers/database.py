@@ -4,20 +4,30 @@ A pure function of a NorthboundState. The rows are read back into the model
 the front ends build (networks from the datapaths the rows are attached to,
 a load balancer per listen address, forwards), and then the model is held
 to the one promise of the import: ``apply --adopt`` of the printed file
-changes nothing but ovn-lbc's marks. That is not argued row by row but
-checked: the model is lowered and planned against the very state it came
-from (compiler.plan, with ``adopt``), and every load balancer whose rows the
-plan would change otherwise, or that the checks refuse, is left out with the
-reason, and the rest planned again. A row left out is a LeftOut, never
-dropped in silence, with a code of compiler/codes.py's IMPORT_CODES that
-says which kind of reason it is (the reason's words may change; the code not).
+changes nothing but ovn-lbc's marks (and names nameless rows). That is not
+argued row by row but checked: the model is lowered and planned against the
+very state it came from (compiler.plan, with ``adopt``), and every load
+balancer whose rows the plan would change otherwise, or that the checks
+refuse, is left out with the reason, and the rest planned again. A row left
+out is a LeftOut, never dropped in silence, with a code of compiler/codes.py's
+IMPORT_CODES that says which kind of reason it is (the reason's words may
+change; the code not).
 
 Names: ovn-lbc finds its rows by name (``<row_prefix>-lb-<address>-<protocol>``,
-compiler/lower.py), and plan.py matches a file's row to the database's by
-that name only. A row of another name (a nameless one, as
-``ovn-nbctl create load_balancer vips:...`` makes it, or ``lb-add lb1 ...``)
-would need the plan to rename a row it finds by something else, its _uuid:
-such rows are left out (see docs/import.md).
+compiler/lower.py). A nameless row (as ``ovn-nbctl create load_balancer
+vips:...`` makes it) gets the name ovn-lbc would give it: the row_prefix of
+the network whose router and switch it is on (of the rows named so there,
+else the router's name without Incus's ``-lr``), its address and protocol.
+``apply --adopt`` then renames it in place (plan.py takes over the one
+nameless row of a row's protocol and VIPs), and the self-check below
+accepts that rename, of exactly those rows. A row of another name (``lb-add
+lb1 ...``) is left out: other tools find their rows by name, so ovn-lbc
+renames none (see docs/import.md).
+
+Why this module is long: building the model and holding it to the plan
+are one loop (``_settle``) over the same units, a network's listen
+address each, that both sides name the rows by; split, a unit's meaning
+would be read in two places. Reading a row is database_rows.py's.
 """
 
 from __future__ import annotations
@@ -57,6 +67,7 @@ from .database_rows import (
     _read_row,
     _Row,
     _Topology,
+    name_nameless,
 )
 
 _ROUNDS = 8  # leave-out rounds before giving up (each leaves at least one load balancer out)
@@ -86,6 +97,9 @@ class DatabaseImport:
     left_out: tuple[LeftOut, ...]
     rows: int  # Load_Balancer rows described by the document
     nats: int  # NAT rows described
+    # (_uuid, name) of each nameless row described: the name the file gives it,
+    # which ``apply --adopt`` writes into the row.
+    named: tuple[tuple[str, str], ...] = ()
 
 
 # -- NAT rows ---------------------------------------------------------------------------
@@ -131,10 +145,10 @@ def import_database(state: NorthboundState, patterns: Sequence[str] = ()) -> Dat
     for db in state.load_balancers:
         by_name.setdefault(db.name, []).append(db)
     for db in state.load_balancers:
-        if not _matches(db.name, patterns):
-            continue
+        if not db.name or not _matches(db.name, patterns):
+            continue  # nameless rows below, once the named rows have made their networks
         try:
-            if db.name and len(by_name[db.name]) > 1:
+            if len(by_name[db.name]) > 1:
                 raise UnsupportedRow("I003", f"{len(by_name[db.name])} rows have this name; OVN finds rows by name")
             row = _read_row(db, state)
             place = topology.place(db, row.address)
@@ -146,6 +160,7 @@ def import_database(state: NorthboundState, patterns: Sequence[str] = ()) -> Dat
         if net is None:
             net = networks[key] = _Net(key, row.owner or row.prefix, row.prefix, place)
         net.rows.setdefault(row.address, []).append(row)
+    _add_nameless(state, topology, networks, by_name, patterns, left)
     # A forward's default target: a dnat row on a network's router.
     nat_holders: dict[str, list[DbDatapath]] = {}
     for datapath in state.datapaths:
@@ -179,6 +194,29 @@ def import_database(state: NorthboundState, patterns: Sequence[str] = ()) -> Dat
     return _settle(state, list(networks.values()), left)
 
 
+def _add_nameless(
+    state: NorthboundState,
+    topology: _Topology,
+    networks: dict[tuple[object, ...], _Net],
+    by_name: Mapping[str, list[DbLoadBalancer]],
+    patterns: Sequence[str],
+    left: list[LeftOut],
+) -> None:
+    """The nameless rows, named (database_rows.name_nameless), each in the
+    network the named rows on its router and switch make, else in one of its own."""
+    homes: dict[_Place, list[tuple[str, str]]] = {}
+    for net in networks.values():
+        homes.setdefault(net.place, []).append((net.name, net.prefix))
+    found, refused = name_nameless(state, topology, homes, by_name, lambda name: _matches(name, patterns))
+    left.extend(LeftOut("Load_Balancer", db.name, db.uuid, problem.code, problem.reason) for db, problem in refused)
+    for row, place in found:
+        home = next((n for n in networks.values() if n.place == place and n.prefix == row.prefix), None)
+        if home is None:
+            key = (None, row.prefix, place)
+            home = networks[key] = _Net(key, row.prefix, row.prefix, place)
+        home.rows.setdefault(row.address, []).append(row)
+
+
 def _settle(state: NorthboundState, nets: list[_Net], left: list[LeftOut]) -> DatabaseImport:
     """Build, check and plan; leave out what would change; again until nothing does."""
     names: dict[str, int] = {}
@@ -209,7 +247,10 @@ def _settle(state: NorthboundState, nets: list[_Net], left: list[LeftOut]) -> Da
         raise RuntimeError("the import does not settle")
     rows = sum(len(r) for net in nets for r in net.rows.values())
     nats = sum(len(net.nats) for net in nets)
-    return DatabaseImport(document, tuple(left), rows, nats)
+    named = tuple(
+        sorted((row.db.uuid, row.name) for net in nets for r in net.rows.values() for row in r if not row.db.name)
+    )
+    return DatabaseImport(document, tuple(left), rows, nats, named)
 
 
 def _document(
@@ -411,9 +452,12 @@ def _plan_problems(
     plan: Plan, units: Mapping[int, tuple[_Net, IPAddress]], problems: dict[int, tuple[str, str]], owned: set[str]
 ) -> None:
     line_of: dict[str, int] = {}
+    renamed: dict[str, str] = {}  # the name the import gave a nameless row -> its _uuid
     for line, (net, address) in units.items():
         for row in net.rows.get(address, []):
-            line_of[row.db.name] = line
+            line_of[row.name] = line
+            if not row.db.name:
+                renamed[row.name] = row.db.uuid
         if (held := net.nats.get(address)) is not None:
             line_of[held.uuid] = line
     for change in plan.changes:
@@ -424,6 +468,10 @@ def _plan_problems(
         what = []
         if change.existing is None:
             what.append("a new row")
+        elif change.rename is not None or change.name in renamed:
+            # Only the nameless row the import named is renamed, and to that name.
+            if change.rename != ("", change.name) or renamed.get(change.name) != change.existing.uuid:
+                what.append("name")
         if change.protocol:
             what.append("protocol")
         for column in ("vips", "ip_port_mappings", "options"):

@@ -243,7 +243,7 @@ def _load_balancer(
             if mine != theirs:
                 raise UnsupportedRow(
                     "I017",
-                    f"its {what} differs from row {first.db.name!r}'s of the same address "
+                    f"its {what} differs from row {first.name!r}'s of the same address "
                     "(one load balancer has one for all its protocols)",
                 )
     # One health check for every VIP is the load balancer's. Otherwise (LXD:
@@ -257,7 +257,7 @@ def _load_balancer(
             if row.mappings != first.mappings:
                 raise UnsupportedRow(
                     "I017",
-                    f"its ip_port_mappings differ from row {first.db.name!r}'s of the same address "
+                    f"its ip_port_mappings differ from row {first.name!r}'s of the same address "
                     "(one load balancer has one health check for all its protocols)",
                 )
         if check is None and first.mappings:
@@ -358,7 +358,7 @@ def _forward(rows: Sequence[_Row], nat: DbNat | None, span: Span) -> Forward:
             first.description,
             first.user,
         ):
-            raise UnsupportedRow("I017", f"its options or description differ from row {first.db.name!r}'s")
+            raise UnsupportedRow("I017", f"its options or description differ from row {first.name!r}'s")
     ports: list[ForwardPort] = []
     for row in rows:
         by_target: dict[IPAddress, list[tuple[int, int]]] = {}

@@ -1,13 +1,14 @@
 """``import --from db``, its first half: one Load_Balancer row read back
 into what the model needs (its VIPs, health check, mappings, options and
-marks), and where the rows are (the networks their datapaths make).
-compiler/importers/database.py turns these into the model and checks it.
+marks), where the rows are (the networks their datapaths make), and the
+name a nameless row gets. compiler/importers/database.py turns these into
+the model and checks it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from netaddr import EUI, AddrFormatError, IPAddress, IPNetwork
@@ -18,6 +19,7 @@ from ..ir import (
     SELECTION_FIELDS,
     HealthCheck,
     LoadBalancerOptions,
+    Network,
 )
 from ..lower import (
     DESCRIPTION_KEY,
@@ -59,6 +61,7 @@ class _Vip:
 @dataclass(frozen=True, slots=True)
 class _Row:
     db: DbLoadBalancer
+    name: str  # in the file: the row's own, or for a nameless row the one the import gives it
     prefix: str
     address: IPAddress
     protocol: str
@@ -107,13 +110,14 @@ def _vips(row: DbLoadBalancer, listen: IPAddress) -> tuple[_Vip, ...]:
     if not row.vips:
         raise UnsupportedRow("I008", "it has no VIPs (ovn-lbc writes no row without one)")
     vips: list[_Vip] = []
+    said = "its name says" if row.name else "its first VIP has"
     for key, value in sorted(row.vips.items()):
         if key.startswith("^") or "^" in value:
             raise UnsupportedRow("I005", f"VIP {key!r} is a template VIP")
         address, port = _endpoint(key, "I007")
         if address != listen:
             raise UnsupportedRow(
-                "I004", f"VIP {key!r} is not of the listen address {listen} its name says (one address a row)"
+                "I004", f"VIP {key!r} is not of the listen address {listen} {said} (one address a row)"
             )
         if vip_key(address, port) != key:
             raise UnsupportedRow(
@@ -235,17 +239,37 @@ def _external_ids(row: DbLoadBalancer | DbNat) -> tuple[str, tuple[tuple[str, st
     return description, tuple(user), kind, row.external_ids.get(OWNER_KEY)
 
 
-def _read_row(row: DbLoadBalancer, state: NorthboundState) -> _Row:
-    if not row.name:
+def _nameless_listen(row: DbLoadBalancer) -> tuple[IPAddress, str]:
+    """A nameless row's listen address (its first VIP's; _vips holds the
+    others to it) and protocol: what the name the import gives it says."""
+    owner = row.external_ids.get(OWNER_KEY)
+    if owner is not None:
         raise UnsupportedRow(
-            "I001", "it has no name: ovn-lbc finds rows by name and plans do not rename a row (see docs/import.md)"
+            "I001",
+            f"it has no name but ovn-lbc's mark {OWNER_KEY}={owner} (ovn-lbc names every row it makes, and "
+            "--adopt renames only unmarked rows): take the mark off, or name it",
         )
-    named = _NAME.match(row.name)
+    if not row.vips:
+        raise UnsupportedRow("I008", "it has no VIPs (ovn-lbc writes no row without one)")
+    first = min(row.vips)
+    if first.startswith("^"):
+        raise UnsupportedRow("I005", f"VIP {first!r} is a template VIP")
+    if row.protocol is None:
+        raise UnsupportedRow("I009", "its protocol is empty (OVN reads tcp); ovn-lbc writes it")
+    return _endpoint(first, "I007")[0], row.protocol
+
+
+def _read_row(row: DbLoadBalancer, state: NorthboundState, given: str | None = None) -> _Row:
+    """``given``: the name the import gives a nameless row (``apply --adopt`` renames it)."""
+    name = row.name or given or ""
+    if not name:
+        raise UnsupportedRow("I001", "it has no name, and the import gave it none")
+    named = _NAME.match(name)
     if named is None:
         raise UnsupportedRow(
             "I002",
             "its name does not follow <row_prefix>-lb-<address>-<protocol>, the only names ovn-lbc gives "
-            "rows (and plans do not rename a row)",
+            "rows; other tools find their rows by name, so a plan renames only nameless rows",
         )
     address = _address(named["address"], "I002")
     if str(address) != named["address"]:
@@ -259,6 +283,7 @@ def _read_row(row: DbLoadBalancer, state: NorthboundState) -> _Row:
     checks = _health_checks(row, state)
     return _Row(
         row,
+        name,
         named["prefix"],
         address,
         row.protocol,
@@ -318,6 +343,13 @@ class _Topology:
             )
         routers = sorted({d.name for d in datapaths if d.table == "Logical_Router"})
         switches = sorted({d.name for d in datapaths if d.table == "Logical_Switch"})
+        if not switches:
+            # Every row of a network is attached to its switch too (Network.datapaths).
+            raise UnsupportedRow(
+                "I011",
+                f"it is attached to router{'s' if len(routers) > 1 else ''} {', '.join(routers)} and no switch "
+                "(as on a gateway router): ovn-lbc attaches a network's rows to its router and its switch",
+            )
         pair = self._network_pair(datapaths, listen)
         if pair is None:
             raise UnsupportedRow(
@@ -373,3 +405,77 @@ class _Topology:
             if subnet is not None and listen in subnet:
                 return found
         return next((found for found in candidates if listen.version in found[2]), None)
+
+
+# -- the name of a nameless row ------------------------------------------------------
+
+
+def _prefix_of_router(router: str) -> str:
+    """The row_prefix of a network known only by its router: the router's
+    name, without the ``-lr`` Incus ends it with (incus-net49-lr: incus-net49)."""
+    return router.removesuffix("-lr") or router
+
+
+def name_nameless(
+    state: NorthboundState,
+    topology: _Topology,
+    homes: Mapping[_Place, Sequence[tuple[str, str]]],
+    taken: Mapping[str, Sequence[DbLoadBalancer]],
+    wanted: Callable[[str], bool],
+) -> tuple[list[tuple[_Row, _Place]], list[tuple[DbLoadBalancer, UnsupportedRow]]]:
+    """Each nameless row read under the name ovn-lbc would give it
+    (Network.row_name): the row_prefix of the network the named rows on its
+    router and switch make (``homes``: (network, prefix) by place), else the
+    router's; and where it is. ``wanted``: whether ``--match`` takes a name
+    (a row that cannot be named has only ""). Refused, with the reason: a
+    row the name would not be its own (``taken`` by another row, or given to
+    another nameless row too, which ovn-lbc would write as one row)."""
+    found: list[tuple[_Row, _Place]] = []
+    refused: list[tuple[DbLoadBalancer, UnsupportedRow]] = []
+    for db in state.load_balancers:
+        if db.name:
+            continue
+        try:
+            address, protocol = _nameless_listen(db)
+            place = topology.place(db, address)
+            here = homes.get(place, ())
+            if len(here) > 1:
+                raise UnsupportedRow(
+                    "I001",
+                    f"the rows of several networks ({', '.join(sorted(n for n, _ in here))}) are on its router "
+                    "and switch, so which would name it is not clear: name it by hand",
+                )
+            prefix = here[0][1] if here else _prefix_of_router(place.router)
+            name = Network("", prefix, place.router, place.switch).row_name(address, protocol)
+            if not wanted(name):
+                continue
+            if name in taken:
+                uuids = ", ".join(row.uuid for row in taken[name])
+                raise UnsupportedRow(
+                    "I001", f"the name ovn-lbc would give it, {name!r}, is another row's (_uuid {uuids})"
+                )
+            found.append((_read_row(db, state, name), place))
+        except UnsupportedRow as exc:
+            if wanted(""):
+                refused.append((db, exc))
+    given: dict[str, list[str]] = {}
+    for row, _ in found:
+        given.setdefault(row.name, []).append(row.db.uuid)
+    kept: list[tuple[_Row, _Place]] = []
+    for row, place in found:
+        others = [uuid for uuid in given[row.name] if uuid != row.db.uuid]
+        if not others:
+            kept.append((row, place))
+            continue
+        refused.append(
+            (
+                row.db,
+                UnsupportedRow(
+                    "I001",
+                    f"nameless row{'s' if len(others) > 1 else ''} {', '.join(others)} would be named {row.name!r} "
+                    "too (one address and protocol in one network, which ovn-lbc writes as one row): "
+                    "name them by hand",
+                ),
+            )
+        )
+    return kept, refused

@@ -119,6 +119,7 @@ class ImportedDatabase:
     left_out: tuple[LeftOut, ...]
     rows: int  # Load_Balancer rows the file describes
     nats: int  # NAT rows (forwards' default targets) it describes
+    named: tuple[tuple[str, str], ...] = ()  # (_uuid, name) of the nameless rows it names
 
 
 def import_rows(
@@ -130,4 +131,4 @@ def import_rows(
         found = import_database(state, patterns)
         text = (document_to_dsl if output_format == "dsl" else document_to_yaml)(found.document)
         _read_back(text, output_format, found.document)
-    return ImportedDatabase(text, found.left_out, found.rows, found.nats)
+    return ImportedDatabase(text, found.left_out, found.rows, found.nats, found.named)
