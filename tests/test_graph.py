@@ -382,3 +382,10 @@ def test_a_silent_southbound_is_bounded_by_timeout(ovn: Sandbox, tmp_path: Path)
     finally:
         fake.stop()
     assert_one_line(result, 3, fake.remote)
+
+
+def test_the_command_line_offers_every_format() -> None:
+    from compiler import cli
+    from compiler.emit.graph import FORMATS
+
+    assert cli.GRAPH_FORMATS == FORMATS
