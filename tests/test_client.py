@@ -245,3 +245,14 @@ def test_the_reader_frames_any_messages_cut_anywhere_and_refuses_garbage_cleanly
 
     frames()
     refuses()
+
+
+@pytest.mark.parametrize("count", [0, 1, 199, 200, 201, 400, 1001])
+def test_a_long_request_goes_in_pieces_that_make_the_one_shot_encoding(count: int) -> None:
+    from compiler.ovsdb.client import _encoded
+
+    params: list[Any] = ["OVN_Northbound", *({"op": "insert", "row": {"name": f"é{i}\u2028"}} for i in range(count))]
+    message = {"method": "transact", "params": params, "id": 7}
+    pieces = list(_encoded(message))
+    assert b"".join(pieces) == json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+    assert len(pieces) == (1 if len(params) <= 200 else 2 + -(-len(params) // 200))

@@ -270,6 +270,21 @@ def test_a_silent_server_ends_every_command_within_its_timeout(
         assert_one_line(result, 3, f"{quiet.remote}: connected, but no answer to transact", "--timeout")
 
 
+def test_a_bad_file_does_not_wait_for_a_silent_database(tmp_path: Path, peer: Callable[..., FakePeer]) -> None:
+    """The database is read beside the compile (compiler.apply.EarlyRead): a bad file
+    still ends at once with exit 1, saying only what is wrong with the file, even
+    when the database would hold a read for the default 60 s."""
+    quiet = peer(silent)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("networks: [\n")
+    for command in ("plan", "apply", "destroy"):
+        started = time.monotonic()
+        result = run_cli(command, str(bad), "--db", quiet.remote)  # no --timeout
+        assert time.monotonic() - started < 10
+        assert result.returncode == 1 and "error[E100]" in result.stderr, result.stderr
+        assert quiet.remote not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_a_server_silent_after_the_schema_is_bounded_by_timeout(tmp_path: Path, peer: Callable[..., FakePeer]) -> None:
     """Connected, schema read, then nothing: the read is bounded by --timeout (the whole command)."""
     quiet = peer(ovsdb(lambda session, request: session.idle()))
