@@ -52,6 +52,7 @@ class _Compiler:
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
         self.compiled: dict[str, Check] = {}
+        self.cells: dict[str, list[Check]] = {}
 
     def ref(self, pointer: str) -> Check:
         if pointer not in self.compiled:
@@ -60,12 +61,12 @@ class _Compiler:
             target: Any = self.root
             for step in pointer[2:].split("/"):
                 target = target[step]
-            # Bound late, so a recursive $ref works.
-            self.compiled[pointer] = lambda value: False
-            check = self.schema(target)
-            self.compiled[pointer] = check
-        compiled = self.compiled
-        return lambda value: compiled[pointer](value)
+            # Bound late, so a recursive $ref works: a cell filled once compiled.
+            cell: list[Check] = [lambda value: False]
+            self.cells[pointer] = cell
+            self.compiled[pointer] = lambda value: cell[0](value)
+            cell[0] = self.schema(target)
+        return self.compiled[pointer]
 
     def schema(self, schema: dict[str, Any] | bool) -> Check:
         if schema is True:
@@ -82,7 +83,20 @@ class _Compiler:
             return lambda value: True
         if len(checks) == 1:
             return checks[0]
-        return lambda value: all(check(value) for check in checks)
+        if len(checks) == 2:  # the common case (type and properties, say): no loop at all
+            first, second = checks
+            return lambda value: first(value) and second(value)
+        return _all_of(checks)
+
+
+def _all_of(checks: list[Check]) -> Check:
+    def check(value: Any) -> bool:
+        for one in checks:
+            if not one(value):
+                return False
+        return True
+
+    return check
 
 
 def _type(compiler: _Compiler, names: str | list[str], schema: dict[str, Any]) -> Check:
@@ -97,6 +111,18 @@ def _properties(compiler: _Compiler, properties: dict[str, Any], schema: dict[st
     patterns = [(re.compile(p), compiler.schema(sub)) for p, sub in schema.get("patternProperties", {}).items()]
     extra = schema.get("additionalProperties", True)
     check_extra = compiler.schema(extra)
+    if not patterns and extra is True:
+        # Most objects of the schema: named properties, anything else allowed.
+        def named_only(value: Any) -> bool:
+            if not isinstance(value, dict):
+                return True
+            for key, item in value.items():
+                known = checks.get(key)
+                if known is not None and not known(item):
+                    return False
+            return True
+
+        return named_only
 
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
@@ -133,7 +159,16 @@ def _required(compiler: _Compiler, names: list[str], schema: dict[str, Any]) -> 
 
 def _items(compiler: _Compiler, items: dict[str, Any], schema: dict[str, Any]) -> Check:
     check_item = compiler.schema(items)
-    return lambda value: not isinstance(value, list) or all(check_item(item) for item in value)
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, list):
+            return True
+        for item in value:
+            if not check_item(item):
+                return False
+        return True
+
+    return check
 
 
 def _min_items(compiler: _Compiler, minimum: int, schema: dict[str, Any]) -> Check:
