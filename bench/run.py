@@ -309,6 +309,7 @@ def run(
     large_script_repeat: int,
     done: Callable[[list[Figures]], None],
     baselines: bool = True,
+    baselines_up_to: int | None = None,
 ) -> list[Figures]:
     results: list[Figures] = []
     for size in sizes:
@@ -325,7 +326,7 @@ def run(
             measure_apply(figures, yaml_path, document, "c_yaml")
             measure_raw(figures, changes, json_path, document)
             measure_check(figures)
-        if baselines:
+        if baselines and (baselines_up_to is None or size <= baselines_up_to):
             for attempt in range(repeat if size <= 10_000 else large_script_repeat):
                 log(f"{size}: nbctl script {attempt + 1}")
                 measure_script(figures, changes, json_path, document)
@@ -480,6 +481,9 @@ def main() -> None:
     parser.add_argument(
         "--skip-baselines", action="store_true", help="leave out the slow ovn-nbctl baselines (a) and (b)"
     )
+    parser.add_argument(
+        "--baselines-up-to", type=int, default=None, help="run (a) and (b) only for sizes up to this one"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     compile_package()
@@ -496,7 +500,16 @@ def main() -> None:
             Path(args.output).write_text(text)
             log(f"wrote {args.output}")
 
-    run(sizes, args.repeat, args.sample, args.full_per_call, args.large_script_repeat, write, not args.skip_baselines)
+    run(
+        sizes,
+        args.repeat,
+        args.sample,
+        args.full_per_call,
+        args.large_script_repeat,
+        write,
+        not args.skip_baselines,
+        args.baselines_up_to,
+    )
 
 
 if __name__ == "__main__":
