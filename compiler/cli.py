@@ -14,7 +14,6 @@ line and exit code; kept together, every exit code is decided in one file.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -22,7 +21,6 @@ import stat
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .compilation import CheckedInput, Compilation, check_files, compile_files
@@ -51,6 +49,7 @@ GRAPH_FORMATS = ("dot", "mermaid")
 
 if TYPE_CHECKING:
     from .apply import EarlyRead
+    from .unchanged import Run
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -711,7 +710,7 @@ def _apply(
     *,
     destroy: bool = False,
     early: EarlyRead | None = None,
-    memo: _Memo | None = None,
+    memo: Run | None = None,
 ) -> int:
     from .apply import apply_compilation, apply_saved_plan
 
@@ -746,7 +745,7 @@ def _apply(
         ):
             from .unchanged import remember
 
-            remember(memo.run, report.unchanged_fingerprint)
+            remember(memo.digest, report.unchanged_fingerprint)
         print(f"ovn-lbc: {args.command}: no changes; nothing sent to {report.remote}", file=sys.stderr)
     else:
         print(
@@ -915,7 +914,7 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         # The database is read in a thread while the files compile (two cores); a
         # bad file is still exit 1 before anything the read found is looked at.
-        expected = recall(memo.run) if memo is not None else None
+        expected = recall(memo.digest) if memo is not None else None
         early = EarlyRead(args.db, ssl_files=_ssl(args), limits=_limits(args), expected=expected)
         if early.unchanged():
             # The same files and ovn-lbc met this very database and planned nothing (compiler.unchanged).
@@ -931,41 +930,18 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             early.abandon()
 
 
-@dataclass(frozen=True, slots=True)
-class _Memo:
-    """The run as compiler.unchanged knows it: its digest, and each file's (not its
-    bytes: 10 MB more to hold through a run of 10,000 load balancers)."""
-
-    run: str
-    files: tuple[tuple[str, bytes], ...]  # name, sha256 of the bytes
-
-    def compiled_these(self, sources: SourceRegistry) -> bool:
-        """Whether the texts compiled are the bytes digested (a file may change between the two reads)."""
-        return all(
-            (source := sources.get(name)) is not None and hashlib.sha256(source.text.encode("utf-8")).digest() == digest
-            for name, digest in self.files
-        )
-
-
-def _memo_of(args: argparse.Namespace) -> _Memo | None:
+def _memo_of(args: argparse.Namespace) -> Run | None:
     """For ``apply FILE...``: the run's identity, so an unchanged re-apply can end early."""
     if args.command != "apply" or not args.files:
         return None
     from .frontend import MAX_INPUT_BYTES
-    from .unchanged import cache_dir, read_files, run_digest
+    from .unchanged import Run
 
-    if cache_dir() is None:
-        return None
-    files = read_files(args.files, MAX_INPUT_BYTES)
-    if files is None:
-        return None
     options = {"adopt": args.adopt, "input_format": args.input_format, "ovn_version": str(args.ovn_version)}
-    return _Memo(
-        run_digest(args.command, options, files), tuple((name, hashlib.sha256(data).digest()) for name, data in files)
-    )
+    return Run.of(args.command, options, args.files, MAX_INPUT_BYTES)
 
 
-def _compile_and_run(args: argparse.Namespace, early: EarlyRead | None, memo: _Memo | None = None) -> int:
+def _compile_and_run(args: argparse.Namespace, early: EarlyRead | None, memo: Run | None = None) -> int:
     planning = args.command in ("plan", "apply", "destroy")
     try:
         # Planning checks the file before the database's answer is looked at; the

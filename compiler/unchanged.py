@@ -34,8 +34,10 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from .diagnostics import SourceRegistry
 from .resources import resource_dir
 from .version import __version__
 
@@ -83,6 +85,34 @@ def run_digest(command: str, options: Mapping[str, object], files: Sequence[tupl
         digest.update(f"\nfile {len(name)} {name} {len(data)}\n".encode())
         digest.update(data)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A run as the memo knows it: its digest, and each file's name and sha256
+    (not its bytes: 10 MB more to hold through a run of 10,000 load balancers)."""
+
+    digest: str
+    files: tuple[tuple[str, bytes], ...]
+
+    @classmethod
+    def of(cls, command: str, options: Mapping[str, object], paths: Sequence[str], limit: int) -> Run | None:
+        """None when there is no memo to use (turned off, or a file that is stdin, unreadable or too big)."""
+        if cache_dir() is None:
+            return None
+        files = read_files(paths, limit)
+        if files is None:
+            return None
+        digests = tuple((name, hashlib.sha256(data).digest()) for name, data in files)
+        return cls(run_digest(command, options, files), digests)
+
+    def compiled_these(self, sources: SourceRegistry) -> bool:
+        """Whether the texts compiled are the bytes digested (a file may change between the two reads)."""
+        for name, digest in self.files:
+            source = sources.get(name)
+            if source is None or hashlib.sha256(source.text.encode("utf-8")).digest() != digest:
+                return False
+        return True
 
 
 def read_files(paths: Sequence[str], limit: int) -> list[tuple[str, bytes]] | None:

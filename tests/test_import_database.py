@@ -130,6 +130,30 @@ networks:
 """
 
 
+def check_by_hand(ovn: Sandbox, row: str, vip: str) -> None:
+    """A health check as ovn-nbctl users add one, in three steps: the check (not a
+    root table: created and referred to in one invocation, or collected), then the
+    mappings of backends 10.0.0.11 and .12 (switch ports vm1, vm2), probed from .254."""
+    ovn.nbctl(
+        "--id=@hc",
+        "create",
+        "Load_Balancer_Health_Check",
+        f'vip="{vip}"',
+        "options:interval=5",
+        "options:timeout=3",
+        "options:success_count=1",
+        "options:failure_count=2",
+        "--",
+        "add",
+        "Load_Balancer",
+        row,
+        "health_check",
+        "@hc",
+    )
+    ovn.nbctl("set", "Load_Balancer", row, 'ip_port_mappings:"10.0.0.11"="vm1:10.0.0.254"')
+    ovn.nbctl("set", "Load_Balancer", row, 'ip_port_mappings:"10.0.0.12"="vm2:10.0.0.254"')
+
+
 def topology(ovn: Sandbox, tmp_path: Path, text: str = NETWORK) -> None:
     network = tmp_path / "network.yaml"
     network.write_text(text)
@@ -142,25 +166,7 @@ def test_a_health_check_added_by_hand_in_three_steps(ovn: Sandbox, tmp_path: Pat
     ovn.nbctl("lb-add", name, "10.0.0.100:80", "10.0.0.11:8080,10.0.0.12:8080", "tcp")
     ovn.nbctl("lr-lb-add", "lr1", name)
     ovn.nbctl("ls-lb-add", "ls1", name)
-    # Not a root table: created and referred to in one invocation, or collected.
-    ovn.nbctl(
-        "--id=@hc",
-        "create",
-        "Load_Balancer_Health_Check",
-        'vip="10.0.0.100:80"',
-        "options:interval=5",
-        "options:timeout=3",
-        "options:success_count=1",
-        "options:failure_count=2",
-        "--",
-        "add",
-        "Load_Balancer",
-        name,
-        "health_check",
-        "@hc",
-    )
-    ovn.nbctl("set", "Load_Balancer", name, 'ip_port_mappings:"10.0.0.11"="vm1:10.0.0.254"')
-    ovn.nbctl("set", "Load_Balancer", name, 'ip_port_mappings:"10.0.0.12"="vm2:10.0.0.254"')
+    check_by_hand(ovn, name, "10.0.0.100:80")
     out = round_trip(ovn, tmp_path)
     text = out.read_text()
     assert "name: vm1" in text and "healthcheck.failure_count" in text
@@ -376,24 +382,7 @@ def test_each_kind_of_row_left_out_has_its_code(
     # Health checked, and a mapping of an address that is no backend: apply would remove it.
     ovn.nbctl("lb-add", "site-lb-10.0.0.110-tcp", "10.0.0.110:80", "10.0.0.11:80", "tcp")
     attached("site-lb-10.0.0.110-tcp")
-    ovn.nbctl(
-        "--id=@hc",
-        "create",
-        "Load_Balancer_Health_Check",
-        'vip="10.0.0.110:80"',
-        "options:interval=5",
-        "options:timeout=3",
-        "options:success_count=1",
-        "options:failure_count=2",
-        "--",
-        "add",
-        "Load_Balancer",
-        "site-lb-10.0.0.110-tcp",
-        "health_check",
-        "@hc",
-    )
-    ovn.nbctl("set", "Load_Balancer", "site-lb-10.0.0.110-tcp", 'ip_port_mappings:"10.0.0.11"="vm1:10.0.0.254"')
-    ovn.nbctl("set", "Load_Balancer", "site-lb-10.0.0.110-tcp", 'ip_port_mappings:"10.0.0.12"="vm2:10.0.0.254"')
+    check_by_hand(ovn, "site-lb-10.0.0.110-tcp", "10.0.0.110:80")
     # An option ovn-lbc writes only as true.
     ovn.nbctl("lb-add", "site-lb-10.0.0.111-tcp", "10.0.0.111:80", "10.0.0.11:80", "tcp")
     ovn.nbctl("set", "Load_Balancer", "site-lb-10.0.0.111-tcp", "options:reject=false")
@@ -528,24 +517,7 @@ def nameless_site(ovn: Sandbox, tmp_path: Path) -> dict[str, str]:
     ovn.nbctl("lr-lb-add", "lr1", "site-lb-10.0.0.110-tcp")
     ovn.nbctl("ls-lb-add", "ls1", "site-lb-10.0.0.110-tcp")
     checked = nameless(ovn, "tcp", {"10.0.0.100:80": "10.0.0.11:8080,10.0.0.12:8080"}, *network)
-    ovn.nbctl(
-        "--id=@hc",
-        "create",
-        "Load_Balancer_Health_Check",
-        'vip="10.0.0.100:80"',
-        "options:interval=5",
-        "options:timeout=3",
-        "options:success_count=1",
-        "options:failure_count=2",
-        "--",
-        "add",
-        "Load_Balancer",
-        checked,
-        "health_check",
-        "@hc",
-    )
-    ovn.nbctl("set", "Load_Balancer", checked, 'ip_port_mappings:"10.0.0.11"="vm1:10.0.0.254"')
-    ovn.nbctl("set", "Load_Balancer", checked, 'ip_port_mappings:"10.0.0.12"="vm2:10.0.0.254"')
+    check_by_hand(ovn, checked, "10.0.0.100:80")
     udp = nameless(ovn, "udp", {"10.0.0.101:53": "10.0.0.11:53,10.0.0.12:53"}, *network)
     gateway = ("Logical_Router", "gw1")
     # On the network and on the gateway router: the gateway is an attach_router of a network of its own.

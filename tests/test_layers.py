@@ -26,7 +26,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "compiler.gcpause": (),
     "compiler.version": (),
     # Remembers runs that planned nothing, by digest (used by the command line only).
-    "compiler.unchanged": ("compiler.version", "compiler.resources"),
+    "compiler.unchanged": ("compiler.version", "compiler.resources", "compiler.diagnostics"),
     "compiler.addresses": (),
     "compiler.ovn_versions": (),
     "compiler.ir": ("compiler.addresses", "compiler.diagnostics", "compiler.ovn_versions"),
