@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,32 @@ def test_a_row_changed_between_read_and_commit_aborts_the_apply(
     row = dump_table(ovn, "Load_Balancer")[0]
     assert row["external_ids"]["someone"] == "else"  # the other client's change stands
     assert "8081" not in json.dumps(row["vips"])  # and none of ours went in
+
+
+def test_a_request_cut_short_while_it_is_made_changes_nothing(ovn: Sandbox) -> None:
+    """apply makes its operations as it sends them (emit.ovsdb.PlannedTransaction):
+    when making one fails after thousands went out, the server got no whole
+    request, so it applied nothing."""
+    from compiler.ovsdb.client import connect
+
+    def inserts(count: int) -> Iterator[Any]:
+        yield "OVN_Northbound"
+        for number in range(count):
+            yield {"op": "insert", "table": "Load_Balancer", "row": {"name": f"lb{number}", "protocol": "tcp"}}
+
+    def failing() -> Iterator[Any]:
+        yield from inserts(5000)
+        raise RuntimeError("a bug while the transaction was being made")
+
+    before = nb_dump(ovn)
+    with connect(ovn.nb_remote, "OVN_Northbound") as connection:
+        with pytest.raises(RuntimeError):
+            connection.call("transact", failing())
+    assert nb_dump(ovn) == before
+    # The same operations, whole, go in: a streamed request is an ordinary one.
+    with connect(ovn.nb_remote, "OVN_Northbound") as connection:
+        assert len(connection.call("transact", inserts(5000))) == 5000
+    assert len(dump_table(ovn, "Load_Balancer")) == 5000
 
 
 def test_a_row_created_between_read_and_commit_aborts_the_apply(

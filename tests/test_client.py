@@ -256,3 +256,7 @@ def test_a_long_request_goes_in_pieces_that_make_the_one_shot_encoding(count: in
     pieces = list(_encoded(message))
     assert b"".join(pieces) == json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
     assert len(pieces) == (1 if len(params) <= 200 else 2 + -(-len(params) // 200))
+    # Params made as they are sent (apply's PlannedTransaction): the same bytes, never a list of them.
+    streamed = list(_encoded({"method": "transact", "params": iter(params), "id": 7}))
+    assert b"".join(streamed) == b"".join(pieces)
+    assert len(streamed) == 2 + -(-len(params) // 200)

@@ -176,6 +176,25 @@ class Transaction:
     origins: list[Origin]
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedTransaction:
+    """build_plan_transaction(plan, inputs), kept as the plan: ``apply`` sends
+    its operations as they are made (``operations``) and builds it whole only
+    to name a failed operation (``whole``)."""
+
+    plan: Plan
+    inputs: Sequence[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.plan)
+
+    def operations(self) -> Iterator[dict[str, Any]]:
+        return (op for op, _ in plan_operations(self.plan, self.inputs))
+
+    def whole(self) -> Transaction:
+        return build_plan_transaction(self.plan, self.inputs)
+
+
 def _comment(inputs: Sequence[str]) -> dict[str, Any]:
     return {"op": "comment", "comment": f"ovn-lbc {__version__}: {', '.join(inputs)}"}
 
@@ -461,13 +480,23 @@ def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
     ``update`` of ``name`` by _uuid), guarded as it was read and by a wait
     that no row has its new name. An empty plan is an empty transaction
     (``["OVN_Northbound"]``): nothing to send."""
-    if not plan:
-        return Transaction([DATABASE], [])
-    ops: list[Any] = [_comment(inputs)]
-    origins: list[Origin] = [None]
-    for guard, origin in _guards(plan):
-        ops.append(guard)
+    params: list[Any] = [DATABASE]
+    origins: list[Origin] = []
+    for op, origin in plan_operations(plan, inputs):
+        params.append(op)
         origins.append(origin)
+    return Transaction(params, origins)
+
+
+def plan_operations(plan: Plan, inputs: Sequence[str]) -> Iterator[tuple[dict[str, Any], Origin]]:
+    """build_plan_transaction's operations one at a time, each with its
+    origin, in the same order: ``apply`` encodes and sends them as they are
+    made, so the whole transaction is never held as Python objects (53 MB at
+    10,000 load balancers)."""
+    if not plan:
+        return
+    yield _comment(inputs), None
+    yield from _guards(plan)
     per_datapath: dict[str, _DatapathMutations] = {}
 
     def on(datapath: Datapath) -> _DatapathMutations:
@@ -476,8 +505,8 @@ def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
     references: dict[str, list[Any]] = {}
     for index, change in enumerate(plan.changes, start=1):
         change_ops, reference = _change_ops(change, index)
-        ops.extend(change_ops)
-        origins.extend([change.wanted] * len(change_ops))
+        for op in change_ops:
+            yield op, change.wanted
         references[change.name] = reference
         for datapath in change.attach:
             on(datapath).attach.append(reference)
@@ -487,7 +516,7 @@ def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
         added = [["uuid", uuid] if uuid is not None else references[name] for name, uuid in group.add_members]
         if group.existing is None:
             assert group.wanted is not None
-            ops.append(_insert_group(group.name, added, f"group{number}", group.wanted.uuid))
+            yield _insert_group(group.name, added, f"group{number}", group.wanted.uuid), None
             reference = ["named-uuid", f"group{number}"]
         else:
             reference = ["uuid", group.existing.uuid]
@@ -498,20 +527,19 @@ def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
                 mutations.append(["load_balancer", "insert", ["set", added]])
             if mutations:
                 where = _where_uuid(group.existing.uuid)
-                ops.append({"op": "mutate", "table": "Load_Balancer_Group", "where": where, "mutations": mutations})
+                yield {"op": "mutate", "table": "Load_Balancer_Group", "where": where, "mutations": mutations}, None
         if group.action == "remove":
             # Its strong references go in the datapaths' mutations below; a
             # delete with any left would fail the whole transaction.
-            ops.append({"op": "delete", "table": "Load_Balancer_Group", "where": [["_uuid", "==", reference]]})
-        origins.extend([None] * (len(ops) - len(origins)))
+            yield {"op": "delete", "table": "Load_Balancer_Group", "where": [["_uuid", "==", reference]]}, None
         for datapath in group.attach:
             on(datapath).attach_groups.append(reference)
         for datapath in group.detach:
             on(datapath).detach_groups.append(reference)
     for index, nat in enumerate(plan.nats, start=1):
         nat_ops, reference = _nat_ops(nat, index)
-        ops.extend(nat_ops)
-        origins.extend([nat.wanted] * len(nat_ops))
+        for op in nat_ops:
+            yield op, nat.wanted
         for datapath in nat.routers:
             if nat.action == "add":
                 on(datapath).add_nats.append(reference)
@@ -522,17 +550,20 @@ def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
     if plan.nb_global is None and added_marks:
         # As ovn-nbctl does on a database nothing has initialised yet.
         pairs = [[key, value] for key, value in added_marks]
-        ops.append({"op": "insert", "table": "NB_Global", "row": {"external_ids": ["map", pairs]}})
-        origins.append(None)
+        yield {"op": "insert", "table": "NB_Global", "row": {"external_ids": ["map", pairs]}}, None
     elif plan.nb_global is not None and (added_marks or removed_marks):
         where = _where_uuid(plan.nb_global.uuid)
-        mutations = _mark_mutations(added_marks, removed_marks)
-        ops.append({"op": "mutate", "table": "NB_Global", "where": where, "mutations": mutations})
-        origins.append(None)
+        yield (
+            {
+                "op": "mutate",
+                "table": "NB_Global",
+                "where": where,
+                "mutations": _mark_mutations(added_marks, removed_marks),
+            },
+            None,
+        )
     for datapath_mutations in per_datapath.values():
-        ops.append(datapath_mutations.op())
-        origins.append(None)
-    return Transaction([DATABASE, *ops], origins)
+        yield datapath_mutations.op(), None
 
 
 def transaction_json(params: list[Any], *, pretty: bool = False) -> str:

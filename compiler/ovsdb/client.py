@@ -286,16 +286,26 @@ def _encoded(message: dict[str, Any]) -> Iterator[bytes]:
     waits idle while Python encodes it (half a second), then parses it while
     Python waits. Sent a few hundred operations at a time, the server parses
     each piece (its JSON parser takes a stream) while the next is encoded, on
-    the other core. A short message goes in one piece, as before.
+    the other core. A short message goes in one piece, as before. Params that
+    are an iterator are made piece by piece as they are sent, so the request
+    is never whole in memory; ovsdb-server acts on no request it has not
+    received whole, so one cut short by an error changes nothing.
     """
     params = message.get("params")
-    if not isinstance(params, list) or len(params) <= _PIECE or list(message) != ["method", "params", "id"]:
+    long = isinstance(params, Iterator) or (isinstance(params, list) and len(params) > _PIECE)
+    if list(message) != ["method", "params", "id"] or not long:
         yield _ENCODER.encode(message).encode("utf-8")
         return
+    assert isinstance(params, (list, Iterator))
     yield f'{{"method":{_ENCODER.encode(message["method"])},"params":['.encode()
-    for start in range(0, len(params), _PIECE):
-        piece = _ENCODER.encode(params[start : start + _PIECE])[1:-1]  # the items, without the list's brackets
-        yield (piece if start == 0 else "," + piece).encode("utf-8")
+    pieces: Iterator[list[Any]]
+    if isinstance(params, list):
+        pieces = (params[start : start + _PIECE] for start in range(0, len(params), _PIECE))
+    else:
+        pieces = iter(lambda: list(itertools.islice(params, _PIECE)), [])
+    for number, piece in enumerate(pieces):
+        text = _ENCODER.encode(piece)[1:-1]  # the items, without the list's brackets
+        yield (text if number == 0 else "," + text).encode("utf-8")
     yield f'],"id":{_ENCODER.encode(message["id"])}}}'.encode()
 
 
@@ -432,8 +442,9 @@ class Connection:
         what = f"an incomplete answer ({partial:,} bytes)" if partial else "no answer"
         raise PeerError(f"{what} to {method} {label}", self.remote, sent=True)
 
-    def call(self, method: str, params: list[Any], *, timeout: float | None = None) -> Any:
+    def call(self, method: str, params: list[Any] | Iterator[Any], *, timeout: float | None = None) -> Any:
         """Send one request and return its result; raise on a JSON-RPC error.
+        ``params`` may be an iterator, consumed as the request is sent.
 
         PeerError when the peer does not answer in time (``timeout``, else
         the request bound, never past the command's deadline) or sends
