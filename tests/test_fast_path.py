@@ -24,7 +24,7 @@ from compiler.emit.ovsdb import build_plan_transaction, emit_json
 from compiler.ovsdb.client import OvsdbError
 from compiler.ovsdb.state import DbDatapath, NorthboundState
 
-from .conftest import ROOT, sample_paths
+from .conftest import ROOT, SAMPLES, sample_paths
 
 GOLDEN_ERRORS = Path(__file__).parent / "golden" / "errors"
 
@@ -76,6 +76,41 @@ def test_yaml_takes_the_fast_path_to_the_same_model(sample: Path) -> None:
     # A file with a warning or a note went back to the located path, whole.
     assert fast.located == bool(located.warnings)
     assert [(d.span, d.message) for d in fast.warnings] == [(d.span, d.message) for d in located.warnings]
+
+
+@pytest.mark.parametrize("anchor", [False, True])
+def test_yaml_the_plain_reader_reads_stays_fast(anchor: bool, tmp_path: Path) -> None:
+    path = tmp_path / "edited.yaml"
+    text = (SAMPLES / "ipv4-healthcheck.yaml").read_text()
+    if anchor:  # an anchor that no alias uses changes nothing
+        text = text.replace('target_port: "8080"', 'target_port: &port "8080"', 1)
+    path.write_text(text)
+    fast = compile_files([str(path)], fast=True)
+    assert not fast.located and fast.document == compile_files([str(path)]).document
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # An alias, a merge key and a tagged key: plain data cannot say what they share or merge.
+        ('target_port: "8080"\n          - name: web3', "target_port: *port\n          - name: web3"),
+        ("          - name: web1\n", "          - <<: {name: web1}\n"),
+        ("          - name: web1\n", "          - !!str name: web1\n"),
+        # An integer whose text a string field keeps (0120 stays "0120", as Incus keeps it).
+        ('listen_port: "80"', "listen_port: 0120"),
+    ],
+)
+def test_yaml_the_plain_reader_leaves_to_the_located_path(old: str, new: str, tmp_path: Path) -> None:
+    path = tmp_path / "edited.yaml"
+    text = (SAMPLES / "ipv4-healthcheck.yaml").read_text().replace(old, new, 1)
+    if "*port" in new:
+        first = 'target_port: "8080"\n          - name: web2'
+        text = text.replace(first, first.replace("target_port: ", "target_port: &port "))
+    assert text != (SAMPLES / "ipv4-healthcheck.yaml").read_text()
+    path.write_text(text)
+    located = compile_files([str(path)])
+    fast = compile_files([str(path)], fast=True)
+    assert fast.located and fast.document == located.document and fast.changes == located.changes
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,11 @@ The transaction makes the same rows as the shell script, for machines:
 
 Unlike the script, re-running gives new UUIDs (an OVSDB transaction cannot
 insert conditionally); ``ovn-lbc plan``/``apply`` will change only what differs.
+
+Why this module is long: it holds both transactions, the offline one and
+the plan's (with its guards, row changes and the form ``apply`` sends as it
+is made), which share every operation's encoding; split, each half would
+import the other's helpers.
 """
 
 from __future__ import annotations

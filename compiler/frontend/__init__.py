@@ -14,7 +14,7 @@ from typing import BinaryIO
 from ..diagnostics import Diagnostic, SourceRegistry, SourceText, Span, error
 from ..ir import Document, Network, Target
 from .document import load_document, load_document_fast
-from .tree import NotPlain as NotPlain  # re-exported: the fast path declines with it
+from .plain import NotPlain as NotPlain  # re-exported: the fast path declines with it
 
 INPUT_FORMATS = ("yaml", "json", "dsl")
 

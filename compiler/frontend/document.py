@@ -18,17 +18,8 @@ from ..diagnostics import Diagnostic, SourceText, Span
 from ..ir import Document
 from .document_builder import HEALTH_CHECK_KEYS, ModelBuilder
 from .document_shape import is_valid_shape, schema, validate_shape
-from .tree import (
-    MappingNode,
-    Node,
-    NotPlain,
-    load_plain_json,
-    parse_json,
-    parse_yaml,
-    parse_yaml_fast,
-    plain_nodes,
-    to_plain,
-)
+from .plain import NotPlain, load_plain_json, load_plain_yaml, plain_nodes
+from .tree import MappingNode, Node, parse_json, parse_yaml
 
 __all__ = [
     "HEALTH_CHECK_KEYS",
@@ -63,29 +54,21 @@ def load_document(source: SourceText, input_format: str) -> tuple[Document, list
 def load_document_fast(source: SourceText, input_format: str = "json") -> Document:
     """A JSON or YAML file's model without locations, for a file with nothing to report.
 
-    JSON: json.loads (C) instead of the located parser, the compiled shape
-    check on its plain data, then nodes that all carry one placeholder span.
-    YAML: libyaml's events read by the located path's rules without a mark,
-    into placeholder nodes, and the compiled shape check on their plain data.
-    Then ModelBuilder unchanged. Raises NotPlain as soon as the file has
+    The file as plain data (JSON: json.loads, in C; YAML: libyaml's events
+    read by the located path's rules, without a mark), the compiled shape
+    check on it, then nodes that all carry one placeholder span, and
+    ModelBuilder unchanged. Raises NotPlain as soon as the file has
     anything to report (a syntax or shape error, or any diagnostic of the
     builder): the caller then reads the whole run again on the located path,
     which reports it exactly as always. A model from here has no usable
     spans: only a run that prints none may use it (compiler.compilation).
     """
     placeholder = Span(source.name, 0, 0)
-    if input_format == "json":
-        plain = load_plain_json(source.text)
-        if not isinstance(plain, dict) or not is_valid_shape(plain):
-            raise NotPlain("the shape check has errors to report")
-        root = plain_nodes(plain, placeholder)
-        del plain  # one tree alive while the model is built
-    else:
-        root = parse_yaml_fast(source, placeholder)
-        plain = to_plain(root)
-        if not isinstance(plain, dict) or not is_valid_shape(plain):
-            raise NotPlain("the shape check has errors to report")
-        del plain
+    plain = load_plain_json(source.text) if input_format == "json" else load_plain_yaml(source.text)
+    if not isinstance(plain, dict) or not is_valid_shape(plain):
+        raise NotPlain("the shape check has errors to report")
+    root = plain_nodes(plain, placeholder)
+    del plain  # one tree alive while the model is built
     assert isinstance(root, MappingNode)
     builder = ModelBuilder(root, set(), set(), placeholder=placeholder)
     document = builder.document()

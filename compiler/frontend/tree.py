@@ -116,11 +116,11 @@ def to_plain(node: Node) -> Any:
 # ---------------------------------------------------------------- YAML
 
 _constructor = yaml.constructor.SafeConstructor()
-_INT_TAG = "tag:yaml.org,2002:int"
-_BOOL_TAG = "tag:yaml.org,2002:bool"
-_NULL_TAG = "tag:yaml.org,2002:null"
+INT_TAG = "tag:yaml.org,2002:int"
+BOOL_TAG = "tag:yaml.org,2002:bool"
+NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 _resolver = yaml.resolver.Resolver()
@@ -141,7 +141,7 @@ MIN_ALIAS_NODES = 1_000_000
 ALIAS_NODES_PER_BYTE = 10
 
 
-class _BadScalar(Exception):
+class BadScalar(Exception):
     def __init__(self, span: Span, message: str) -> None:
         self.span = span
         self.message = message
@@ -158,6 +158,39 @@ class _TooLarge(Exception):
 _YAML_ONLY_BREAKS = re.compile("[\x85\u2028\u2029]")
 
 
+def resolved_tag(event: yaml.ScalarEvent, known: dict[tuple[str, Any], str]) -> str:
+    """The scalar's tag, resolved as PyYAML resolves it; ``known``: those of
+    texts already seen (the resolver tries a regular expression per scalar,
+    and a big file repeats its values)."""
+    if event.tag is not None and event.tag != "!":
+        return str(event.tag)
+    key = (event.value, event.implicit)
+    resolved = known.get(key)
+    if resolved is None:
+        found = _resolver.resolve(yaml.nodes.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+        resolved = known[key] = str(found)
+    return resolved
+
+
+def construct_scalar(tag: str, text: str, span: Span) -> Scalar:
+    """A boolean or an integer; one that does not convert (``!!int abc``) is a syntax error."""
+    if tag == INT_TAG and len(text) > _MAX_INT_DIGITS and len(_NOT_DIGITS.sub("", text)) > _MAX_INT_DIGITS:
+        # Not converted at all: int() refuses it, and 1:00:00:... (base 60)
+        # of that length would take quadratic time.
+        return LongInteger(text)
+    node = yaml.nodes.ScalarNode(tag, text)
+    try:
+        if tag == BOOL_TAG:
+            return bool(_constructor.construct_yaml_bool(node))
+        number = int(_constructor.construct_yaml_int(node))
+    except (ValueError, KeyError, IndexError):
+        # Only an explicit tag (!!int abc) gets here; PyYAML cannot load it either.
+        kind = "boolean" if tag == BOOL_TAG else "integer"
+        raise BadScalar(span, f'YAML syntax error: "{text}" is not a YAML {kind}') from None
+    # 0x... of thousands of digits converts, but would not print in decimal.
+    return LongInteger(text) if number.bit_length() > _MAX_INT_BITS else number
+
+
 class _YamlBuilder:
     """Builds located nodes straight from libyaml's event stream.
 
@@ -166,11 +199,9 @@ class _YamlBuilder:
     5.7 s and 430 MB before, about a third of that now).
     """
 
-    def __init__(self, source: SourceText, events: Iterator[yaml.Event], *, placeholder: Span | None = None) -> None:
-        """``placeholder``: the fast path's one span for every node (parse_yaml_fast)."""
+    def __init__(self, source: SourceText, events: Iterator[yaml.Event]) -> None:
         self.source = source
         self.events = events
-        self.placeholder = placeholder
         # Each plain scalar's resolved tag, by its text: PyYAML's resolver tries
         # a regular expression per scalar, and a big file repeats its values.
         self.tags: dict[tuple[str, Any], str] = {}
@@ -187,8 +218,8 @@ class _YamlBuilder:
         self.bom = 1 if source.text.startswith("\ufeff") else 0  # libyaml's offsets start after it
 
     def at(self, event: yaml.Event) -> Span:
-        """Where ``event`` starts (libyaml makes its mark only when asked: the fast path never asks)."""
-        return self.placeholder if self.placeholder is not None else self.span(event.start_mark)
+        """Where ``event`` starts."""
+        return self.span(event.start_mark)
 
     def span(self, mark: Any) -> Span:
         if self.by_offset:
@@ -251,14 +282,7 @@ class _YamlBuilder:
         return node
 
     def tag(self, event: yaml.ScalarEvent) -> str:
-        if event.tag is not None and event.tag != "!":
-            return str(event.tag)
-        known = (event.value, event.implicit)
-        resolved = self.tags.get(known)
-        if resolved is None:
-            found = _resolver.resolve(yaml.nodes.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
-            resolved = self.tags[known] = str(found)
-        return resolved
+        return resolved_tag(event, self.tags)
 
     def scalar(self, event: yaml.ScalarEvent) -> ScalarNode:
         span = self.at(event)
@@ -266,16 +290,16 @@ class _YamlBuilder:
         self.size += 1 + len(text)
         tag = self.tag(event)
         value: Scalar
-        if tag == _NULL_TAG:
+        if tag == NULL_TAG:
             value = None
-        elif tag in (_BOOL_TAG, _INT_TAG):
-            value = self.construct(tag, text, span)
+        elif tag in (BOOL_TAG, INT_TAG):
+            value = construct_scalar(tag, text, span)
         else:
             # Strings, and floats or timestamps kept as written: every field
             # of this format is a string or an integer.
             value = self.strings.setdefault(text, text)
         quote = 1 if event.style in ("'", '"') else 0
-        verbatim = self.placeholder is None and event.style in (None, "'", '"') and self.verbatim(text, span, quote)
+        verbatim = event.style in (None, "'", '"') and self.verbatim(text, span, quote)
         raw = text if isinstance(value, int) and not isinstance(value, bool) else None
         return ScalarNode(value, span.shifted(quote) if verbatim else span, verbatim, raw)
 
@@ -292,24 +316,6 @@ class _YamlBuilder:
             return False
         start = bounds[0] + span.column - 1 + quote
         return start + len(text) <= bounds[1] and self.source.text.startswith(text, start)
-
-    def construct(self, tag: str, text: str, span: Span) -> Scalar:
-        """A boolean or an integer; one that does not convert (``!!int abc``) is a syntax error."""
-        if tag == _INT_TAG and len(text) > _MAX_INT_DIGITS and len(_NOT_DIGITS.sub("", text)) > _MAX_INT_DIGITS:
-            # Not converted at all: int() refuses it, and 1:00:00:... (base 60)
-            # of that length would take quadratic time.
-            return LongInteger(text)
-        node = yaml.nodes.ScalarNode(tag, text)
-        try:
-            if tag == _BOOL_TAG:
-                return bool(_constructor.construct_yaml_bool(node))
-            number = int(_constructor.construct_yaml_int(node))
-        except (ValueError, KeyError, IndexError):
-            # Only an explicit tag (!!int abc) gets here; PyYAML cannot load it either.
-            kind = "boolean" if tag == _BOOL_TAG else "integer"
-            raise _BadScalar(span, f'YAML syntax error: "{text}" is not a YAML {kind}') from None
-        # 0x... of thousands of digits converts, but would not print in decimal.
-        return LongInteger(text) if number.bit_length() > _MAX_INT_BITS else number
 
     def mapping(self, event: yaml.MappingStartEvent) -> MappingNode:
         result = MappingNode({}, self.at(event))
@@ -357,7 +363,7 @@ class _YamlBuilder:
 
 
 def parse_yaml(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
-    builder = _YamlBuilder(source, iter(yaml.parse(source.text, Loader=_Loader)))
+    builder = _YamlBuilder(source, iter(yaml.parse(source.text, Loader=YamlLoader)))
     try:
         root = builder.document()
     except _TooLarge as exc:
@@ -387,7 +393,7 @@ def parse_yaml(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
         return None, [error(span, "E100", f"YAML syntax error: {message}", *notes)]
     except yaml.YAMLError as exc:
         return None, [error(Span(source.name, 1, 1), "E100", f"YAML syntax error: {exc}")]
-    except _BadScalar as exc:
+    except BadScalar as exc:
         return None, [error(exc.span, "E100", exc.message)]
     except _SecondDocument as exc:
         return None, [error(exc.span, "E100", "YAML syntax error: expected a single document, but found another")]
@@ -396,21 +402,6 @@ def parse_yaml(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
     if root is None:
         return None, [error(Span(source.name, 1, 1), "E100", "the document is empty")]
     return root, builder.diagnostics
-
-
-def parse_yaml_fast(source: SourceText, placeholder: Span) -> Node:
-    """The YAML file as nodes that all carry ``placeholder``, for a file with
-    no diagnostic to print: the same events read by the same rules as
-    parse_yaml, without asking libyaml for a single mark. Raises NotPlain
-    when there is anything to report (the located path then reports it)."""
-    builder = _YamlBuilder(source, iter(yaml.parse(source.text, Loader=_Loader)), placeholder=placeholder)
-    try:
-        root = builder.document()
-    except (yaml.YAMLError, _TooLarge, _BadScalar, _SecondDocument, RecursionError) as exc:
-        raise NotPlain(f"the YAML reader has an error to report ({type(exc).__name__})") from None
-    if root is None or builder.diagnostics:
-        raise NotPlain("the YAML reader has diagnostics to report")
-    return root
 
 
 # ---------------------------------------------------------------- JSON
@@ -532,58 +523,3 @@ def parse_json(source: SourceText) -> tuple[Node | None, list[Diagnostic]]:
 
 
 # ---------------------------------------------------------------- the fast path
-
-
-class NotPlain(Exception):
-    """The fast path declines a file; the located path reads it (and reports why)."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    mapping = dict(pairs)
-    if len(mapping) != len(pairs):
-        raise NotPlain("a duplicate key (E101)")
-    return mapping
-
-
-def _no_constant(word: str) -> Any:
-    raise NotPlain(f"{word} is not JSON")
-
-
-def load_plain_json(text: str) -> Any:
-    """The document as plain data, parsed by the json module's C scanner.
-
-    It reads what ``parse_json`` reads, and reads it alike: a number with a
-    fraction or an exponent stays the text written, an integer is an int.
-    What only the located parser reports (a duplicate key, NaN, a syntax
-    error, an integer of too many digits, nesting too deep) raises NotPlain
-    or the json module's own error, and the caller takes the located path.
-    """
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_float=str, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, int() of too many digits
-        raise NotPlain(str(exc)) from None
-
-
-def plain_nodes(data: Any, span: Span) -> Node:
-    """Plain data (from ``load_plain_json``) as nodes that all carry ``span``.
-
-    For a file with no diagnostic to print: ModelBuilder reads these nodes as
-    it reads located ones, so the model is the same; only the spans, which
-    take no part in the model's equality, are the placeholder. Any other type
-    than JSON's raises NotPlain.
-    """
-    strings: dict[str, str] = {}
-    shared = strings.setdefault
-
-    def node(value: Any) -> Node:
-        if isinstance(value, str):
-            return ScalarNode(shared(value, value), span)
-        if isinstance(value, dict):
-            return MappingNode({shared(key, key): node(item) for key, item in value.items()}, span)
-        if isinstance(value, list):
-            return SequenceNode([node(item) for item in value], span)
-        if value is None or isinstance(value, int):  # bool is an int
-            return ScalarNode(value, span)
-        raise NotPlain(f"a value of type {type(value).__name__}")
-
-    return node(data)
