@@ -7,6 +7,7 @@ fail under CI=true: a CI run that silently skipped them would prove nothing.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,14 @@ from compiler.sandbox import Sandbox, missing_programs
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
+
+# The tests that press Ctrl-C on a child (SIGINT) stand for a terminal's. A
+# suite started in the background by sh (`pytest &`, nohup) ignores SIGINT,
+# every child inherits that, and Python installs no handler where it is
+# ignored: those children would sleep through it. A handled signal is back to
+# its default in a child, so the children get Python's own handler again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def require_ovn() -> None:
