@@ -416,7 +416,8 @@ def send(
     until the connection's deadline, or WAIT_TIMEOUT without one).
     ``located``: for a ``txn`` from the fast path, the same transaction with
     its origins' spans, made only when a failed operation must be named."""
-    if not (txn if isinstance(txn, PlannedTransaction) else len(txn.params) > 1):
+    empty = not txn if isinstance(txn, PlannedTransaction) else len(txn.params) == 1
+    if empty:
         return 0  # an empty plan: nothing to send, nothing to wait for
     wait_column = {"sb": "sb_cfg", "hv": "hv_cfg"}.get(wait)
     bump: list[dict[str, Any]] = []
