@@ -318,11 +318,14 @@ class EarlyRead:
 
     def abandon(self) -> None:
         """Stop the read if it is still going and close its connection (a read
-        blocked on the server ends at once; one still connecting, when it connects)."""
+        blocked on the server ends at once; one still connecting, when it
+        connects). Also when the read is done and nobody took it (a bad file
+        met a quick database): the socket would otherwise wait for the
+        collector. Closing one a session already closed does nothing."""
         with self._lock:
             self._abandoned = True
             connection = self._connection
-        if connection is not None and self._result is None:
+        if connection is not None:
             connection.abort()
 
 

@@ -20,7 +20,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .compilation import CheckedInput, Compilation, check_files, compile_files
@@ -553,16 +553,19 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _write_output(text: str, output: str | None, *, executable: bool) -> None:
-    """Write ``text`` to standard output (``-`` or None) or replace the file ``output``, atomically.
+def _write_output(text: str | Iterable[str], output: str | None, *, executable: bool) -> None:
+    """Write ``text`` (or its pieces, as they are made) to standard output
+    (``-`` or None) or replace the file ``output``, atomically.
 
     A symlink is followed: the file it names is written and the link stays.
     Only a regular file is replaced: writing beside a device or a FIFO and
     renaming would put a regular file in its place (``-o /dev/null`` as root
     replaced /dev/null). An existing file keeps its mode (and, when allowed,
     its owner); a new one gets 0666 (0777 for a script) less the umask."""
+    pieces = (text,) if isinstance(text, str) else text
     if output is None or output == "-":
-        sys.stdout.write(text)
+        for piece in pieces:
+            sys.stdout.write(piece)
         return
     target = os.path.realpath(output)
     try:
@@ -583,7 +586,8 @@ def _write_output(text: str, output: str | None, *, executable: bool) -> None:
     fd, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".ovn-lbc-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            for piece in pieces:
+                handle.write(piece)
         if found is not None and (found.st_uid, found.st_gid) != (os.geteuid(), os.getegid()):
             try:
                 os.chown(temporary, found.st_uid, found.st_gid)
@@ -646,7 +650,7 @@ def _database_failure(command: str, exc: OvsdbError) -> int:
 
 def _plan(checked: CheckedInput, args: argparse.Namespace, early: EarlyRead | None = None) -> int:
     from .apply import plan_against, plan_live
-    from .emit.ovsdb import build_plan_transaction, transaction_json
+    from .emit.ovsdb import plan_json_pieces
     from .emit.plan_json import render_plan_json
     from .emit.plan_text import render_plan
     from .ovsdb.dumps import DumpError, state_from_dump
@@ -673,7 +677,7 @@ def _plan(checked: CheckedInput, args: argparse.Namespace, early: EarlyRead | No
     except OvsdbError as exc:
         return _database_failure("plan", exc)
     if args.format == "json":
-        text = transaction_json(build_plan_transaction(plan, inputs).params, pretty=args.pretty)
+        text: str | Iterable[str] = plan_json_pieces(plan, inputs, pretty=args.pretty)
     elif args.format == "plan-json":
         text = render_plan_json(plan, inputs, against, pretty=args.pretty)
     else:
@@ -756,7 +760,7 @@ def _apply(
     return EXIT_OK
 
 
-def _write_or_fail(text: str, output: str | None, *, executable: bool = False) -> int:
+def _write_or_fail(text: str | Iterable[str], output: str | None, *, executable: bool = False) -> int:
     try:
         _write_output(text, output, executable=executable)
     except BrokenPipeError:
@@ -1239,10 +1243,11 @@ def _run(compilation: Compilation, args: argparse.Namespace) -> int:
     inputs = _input_names(args.files)
     # Imported here, not at the top: `check` and `apply` start faster without jinja2 and the emitters.
     from .emit.nbctl import emit_nbctl
-    from .emit.ovsdb import emit_json
+    from .emit.ovsdb import emit_json_pieces
 
+    output: str | Iterable[str]
     if args.format == "json":
-        output = emit_json(compilation.changes, inputs, pretty=args.pretty)
+        output = emit_json_pieces(compilation.changes, inputs, pretty=args.pretty)
     else:
         # A value too long for one argument (E326) fails the script: write
         # nothing; a split script (W004) is not atomic: say so, then write it.

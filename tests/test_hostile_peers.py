@@ -285,6 +285,32 @@ def test_a_bad_file_does_not_wait_for_a_silent_database(tmp_path: Path, peer: Ca
         assert quiet.remote not in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_bad_file_against_a_quick_database_leaves_no_connection_open(
+    ovn: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The read beside the compile may be done before the file turns out bad:
+    its connection is closed then too, not left for the collector."""
+    from compiler.apply import EarlyRead
+    from compiler.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("networks: [\n")
+    made: list[EarlyRead] = []
+    original = EarlyRead.__init__
+
+    def remembered(self: EarlyRead, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._thread.join()  # the read is whole before the file is read
+        made.append(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(EarlyRead, "__init__", remembered)
+        assert main(["apply", str(bad), "--db", ovn.nb_remote]) == 1
+    assert "error[E100]" in capsys.readouterr().err
+    (early,) = made
+    assert early._connection is not None and early._connection.sock.fileno() == -1  # closed
+
+
 def test_a_server_silent_after_the_schema_is_bounded_by_timeout(tmp_path: Path, peer: Callable[..., FakePeer]) -> None:
     """Connected, schema read, then nothing: the read is bounded by --timeout (the whole command)."""
     quiet = peer(ovsdb(lambda session, request: session.idle()))

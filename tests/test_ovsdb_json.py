@@ -75,3 +75,22 @@ def test_json_with_a_missing_router_changes_nothing(ovn: Sandbox) -> None:
 def test_pretty_json_is_the_same_transaction() -> None:
     changes = compile_files([str(SAMPLES / "port-ranges.json")]).changes
     assert json.loads(emit_json(changes, ["x"], pretty=True)) == json.loads(emit_json(changes, ["x"]))
+
+
+@pytest.mark.parametrize("pretty", [False, True])
+@pytest.mark.parametrize("sample", sample_paths(), ids=lambda p: p.name)
+def test_the_text_written_piece_by_piece_is_json_dumps_of_the_whole(sample: Path, pretty: bool) -> None:
+    """compile and plan --format json write the transaction a piece per operation
+    (emit.ovsdb.transaction_json_pieces): the text is exactly the whole one's."""
+    from compiler.emit.ovsdb import build_transaction, transaction_json_pieces
+
+    params = build_transaction(compile_files([str(sample)]).changes, [sample.name]).params
+    params.append({"comment": "a line\nbreak, \u2028 and é"})
+    for whole in (params, [], ["OVN_Northbound"]):
+        if pretty:
+            expected = json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
+        else:
+            expected = (
+                "[" + ",\n ".join(json.dumps(p, ensure_ascii=False, separators=(",", ":")) for p in whole) + "]\n"
+            )
+        assert "".join(transaction_json_pieces(iter(whole), pretty=pretty)) == expected

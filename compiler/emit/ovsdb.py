@@ -39,8 +39,9 @@ import the other's helpers.
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,7 +210,20 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
     database ovn-lbc has not read (``compile --format json``). A group is
     inserted, so this needs a database without a group of that name; ``plan``
     and ``apply`` read the database and handle an existing one."""
-    ops: list[Any] = [_comment(inputs)]
+    params: list[Any] = [DATABASE]
+    origins: list[Origin] = []
+    for op, origin in transaction_operations(changes, inputs):
+        params.append(op)
+        origins.append(origin)
+    return Transaction(params, origins)
+
+
+def transaction_operations(
+    changes: NorthboundChanges, inputs: Sequence[str]
+) -> Iterator[tuple[dict[str, Any], Origin]]:
+    """build_transaction's operations one at a time, each with its origin:
+    ``compile --format json`` writes them as they are made."""
+    yield _comment(inputs), None
     # Each datapath once, with the first row that needs it, to say where it is named.
     needed_by: dict[tuple[str, str], Origin] = {}
     first_member: dict[str, LoadBalancerRow] = {}
@@ -223,37 +237,34 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
             needed_by.setdefault(key, first_member.get(group.name))
     for nat in changes.nats:
         needed_by.setdefault(("Logical_Router", nat.router), nat)
-    origins: list[Origin] = [None] * len(ops)
     for (table, name), origin in needed_by.items():
-        ops.append(_guard(table, [["name", "==", name]], ["name"], [{"name": name}]))
-        origins.append(origin)
+        yield _guard(table, [["name", "==", name]], ["name"], [{"name": name}]), origin
     for nat in changes.nats:
-        ops.append(nat_address_guard(nat.type, nat.external_ip, ()))
-        origins.append(nat)
+        yield nat_address_guard(nat.type, nat.external_ip, ()), nat
     attach_rows: dict[tuple[str, str], list[Any]] = {key: [] for key in needed_by}
     attach_groups: dict[tuple[str, str], list[Any]] = {key: [] for key in needed_by}
     group_members: dict[str, list[Any]] = {group.name: [] for group in changes.groups}
     for index, row in enumerate(changes.rows, start=1):
         row_ops, lb_name = _row_ops(row, index)
-        ops.extend(row_ops)
-        origins.extend([row] * len(row_ops))
+        for op in row_ops:
+            yield op, row
         for key in row.datapaths:
             attach_rows[key].append(["named-uuid", lb_name])
         if row.group is not None:
             group_members[row.group].append(["named-uuid", lb_name])
     for number, group in enumerate(changes.groups, start=1):
-        ops.append(_insert_group(group.name, group_members[group.name], f"group{number}", group.uuid))
-        origins.append(first_member.get(group.name))
+        yield (
+            _insert_group(group.name, group_members[group.name], f"group{number}", group.uuid),
+            first_member.get(group.name),
+        )
         for key in group.datapaths:
             attach_groups[key].append(["named-uuid", f"group{number}"])
     if changes.groups:
         marks = [(group.mark_key, group.uuid) for group in changes.groups]
-        ops.append({"op": "mutate", "table": "NB_Global", "where": [], "mutations": _mark_mutations(marks, [])})
-        origins.append(None)
+        yield {"op": "mutate", "table": "NB_Global", "where": [], "mutations": _mark_mutations(marks, [])}, None
     attach_nats: dict[tuple[str, str], list[Any]] = {key: [] for key in needed_by}
     for number, nat in enumerate(changes.nats, start=1):
-        ops.append(_insert_nat(nat, f"nat{number}"))
-        origins.append(nat)
+        yield _insert_nat(nat, f"nat{number}"), nat
         attach_nats[("Logical_Router", nat.router)].append(["named-uuid", f"nat{number}"])
     for (table, name), origin in needed_by.items():
         mutations = [
@@ -265,14 +276,24 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
             )
             if refs
         ]
-        ops.append({"op": "mutate", "table": table, "where": [["name", "==", name]], "mutations": mutations})
-        origins.append(origin)
-    return Transaction([DATABASE, *ops], origins)
+        yield {"op": "mutate", "table": table, "where": [["name", "==", name]], "mutations": mutations}, origin
 
 
 def emit_json(changes: NorthboundChanges, inputs: Sequence[str], *, pretty: bool = False) -> str:
     """The transaction as JSON text, deterministic; one op per line unless pretty."""
-    return transaction_json(build_transaction(changes, inputs).params, pretty=pretty)
+    return "".join(emit_json_pieces(changes, inputs, pretty=pretty))
+
+
+def emit_json_pieces(changes: NorthboundChanges, inputs: Sequence[str], *, pretty: bool = False) -> Iterator[str]:
+    """emit_json's text in pieces, made as they are written."""
+    params = itertools.chain([DATABASE], (op for op, _ in transaction_operations(changes, inputs)))
+    return transaction_json_pieces(params, pretty=pretty)
+
+
+def plan_json_pieces(plan: Plan, inputs: Sequence[str], *, pretty: bool = False) -> Iterator[str]:
+    """``plan --format json``: build_plan_transaction's text in pieces, made as they are written."""
+    params = itertools.chain([DATABASE], (op for op, _ in plan_operations(plan, inputs)))
+    return transaction_json_pieces(params, pretty=pretty)
 
 
 # -- the transaction of a plan ---------------------------------------------------
@@ -573,10 +594,26 @@ def plan_operations(plan: Plan, inputs: Sequence[str]) -> Iterator[tuple[dict[st
 
 def transaction_json(params: list[Any], *, pretty: bool = False) -> str:
     """Deterministic JSON text; one op per line unless pretty, so a diff of two runs stays readable."""
-    if pretty:
-        return json.dumps(params, indent=2, ensure_ascii=False) + "\n"
-    body = ",\n ".join(json.dumps(item, ensure_ascii=False, separators=(",", ":")) for item in params)
-    return f"[{body}]\n"
+    return "".join(transaction_json_pieces(params, pretty=pretty))
+
+
+def transaction_json_pieces(params: Iterable[Any], *, pretty: bool = False) -> Iterator[str]:
+    """transaction_json's text, a piece per parameter as each comes: 50,000
+    load balancers' transaction is never whole in memory, as objects or text."""
+    opening, between = ("[\n  ", ",\n  ") if pretty else ("[", ",\n ")
+    first = True
+    for item in params:
+        if pretty:
+            # json.dumps(a_list, indent=2) is each item's own dump, two spaces deeper.
+            text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        else:
+            text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+        yield (opening if first else between) + text
+        first = False
+    if first:
+        yield "[]\n"
+    else:
+        yield "\n]\n" if pretty else "]\n"
 
 
 def describe_guard(op: Mapping[str, Any]) -> str | None:
