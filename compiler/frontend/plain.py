@@ -66,7 +66,7 @@ def load_plain_json(text: str) -> Any:
 
 
 def plain_nodes(data: Any, span: Span) -> Node:
-    """Plain data (from ``load_plain_json``) as nodes that all carry ``span``.
+    """Plain data (from ``load_plain_json`` or ``load_plain_yaml``) as nodes that all carry ``span``.
 
     For a file with no diagnostic to print: ModelBuilder reads these nodes as
     it reads located ones, so the model is the same; only the spans, which
