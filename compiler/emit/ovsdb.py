@@ -210,9 +210,14 @@ def build_transaction(changes: NorthboundChanges, inputs: Sequence[str]) -> Tran
     database ovn-lbc has not read (``compile --format json``). A group is
     inserted, so this needs a database without a group of that name; ``plan``
     and ``apply`` read the database and handle an existing one."""
+    return _collected(transaction_operations(changes, inputs))
+
+
+def _collected(operations: Iterable[tuple[dict[str, Any], Origin]]) -> Transaction:
+    """A transaction whole, from operations made one at a time."""
     params: list[Any] = [DATABASE]
     origins: list[Origin] = []
-    for op, origin in transaction_operations(changes, inputs):
+    for op, origin in operations:
         params.append(op)
         origins.append(origin)
     return Transaction(params, origins)
@@ -506,12 +511,7 @@ def build_plan_transaction(plan: Plan, inputs: Sequence[str]) -> Transaction:
     ``update`` of ``name`` by _uuid), guarded as it was read and by a wait
     that no row has its new name. An empty plan is an empty transaction
     (``["OVN_Northbound"]``): nothing to send."""
-    params: list[Any] = [DATABASE]
-    origins: list[Origin] = []
-    for op, origin in plan_operations(plan, inputs):
-        params.append(op)
-        origins.append(origin)
-    return Transaction(params, origins)
+    return _collected(plan_operations(plan, inputs))
 
 
 def plan_operations(plan: Plan, inputs: Sequence[str]) -> Iterator[tuple[dict[str, Any], Origin]]:
