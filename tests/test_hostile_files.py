@@ -31,6 +31,7 @@ from compiler import frontend
 from compiler.compilation import compile_files
 from compiler.diagnostics import (
     MAX_EXCERPT_COLUMNS,
+    MAX_MESSAGE_CHARACTERS,
     MAX_RENDERED_DIAGNOSTICS,
     CompileError,
     SourceRegistry,
@@ -354,6 +355,8 @@ def test_a_huge_integer_is_the_fields_own_error(tmp_path: Path, name: str, text:
     path.write_text(text, encoding="utf-8")
     codes, rendered = _compile(path)
     assert code in codes, rendered
+    # A message that quotes the number quotes a bounded part of it.
+    assert max(len(line) for line in rendered.splitlines()) < MAX_MESSAGE_CHARACTERS + 300, rendered[:2000]
     # And eight times as many digits cost about eight times as much, no more.
     big = tmp_path / f"big-{name}"
     big.write_text(text.replace(HUGE, HUGE * SCALE), encoding="utf-8")
