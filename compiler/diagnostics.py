@@ -198,7 +198,7 @@ def excerpt(source: SourceText, line: int, column: int) -> tuple[str, str] | Non
 MAX_MESSAGE_CHARACTERS = 1000
 
 
-def _bounded(text: str) -> str:
+def bounded_message(text: str) -> str:
     """``text``, or its start and its end (where a message says what to do) around what is left out."""
     if len(text) <= MAX_MESSAGE_CHARACTERS:
         return text
@@ -233,7 +233,7 @@ class SourceRegistry:
         d = diagnostic
         # File names and messages quote what the input holds: escaped, so a
         # file cannot send a terminal its escape sequences through them.
-        lines = [escape_controls(f"{d.span}: {d.severity.value}[{d.code}]: {_bounded(d.message)}")]
+        lines = [escape_controls(f"{d.span}: {d.severity.value}[{d.code}]: {bounded_message(d.message)}")]
         source = self.get(d.span.file)
         shown = excerpt(source, d.span.line, d.span.column) if source else None
         if shown is not None:
@@ -242,7 +242,7 @@ class SourceRegistry:
             pad = " " * len(gutter)
             lines.append(f" {gutter} | {text}")
             lines.append(f" {pad} | {prefix}^")
-        lines.extend(escape_controls(f"  = note: {_bounded(note)}") for note in d.notes)
+        lines.extend(escape_controls(f"  = note: {bounded_message(note)}") for note in d.notes)
         return "\n".join(lines)
 
     def render_all(self, diagnostics: Iterable[Diagnostic]) -> str:

@@ -486,6 +486,16 @@ def test_a_long_line_is_cut_around_the_caret() -> None:
         assert shown.endswith("...") == (column < len(text) - MAX_EXCERPT_COLUMNS // 2)
 
 
+def test_a_long_message_keeps_its_start_and_its_end() -> None:
+    from compiler.diagnostics import bounded_message
+
+    assert bounded_message("x" * MAX_MESSAGE_CHARACTERS) == "x" * MAX_MESSAGE_CHARACTERS
+    long = "unsupported format version " + "9" * 100_000 + ": this ovn-lbc reads version 1"
+    shown = bounded_message(long)
+    assert shown.startswith("unsupported format version 999") and shown.endswith(": this ovn-lbc reads version 1")
+    assert "(99," in shown and "characters left out" in shown and len(shown) < MAX_MESSAGE_CHARACTERS + 60
+
+
 def test_a_short_line_is_shown_as_written() -> None:
     registry = _registry("a:\tb  c\n")
     assert registry.render(error(Span("f", 1, 4), "E100", "m")) == "f:1:4: error[E100]: m\n 1 | a:\tb  c\n   |   \t^"

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from ..diagnostics import MAX_RENDERED_DIAGNOSTICS, SourceRegistry, escape_controls, excerpt
+from ..diagnostics import MAX_RENDERED_DIAGNOSTICS, SourceRegistry, bounded_message, escape_controls, excerpt
 from .findings import Finding
 from .status import JSON_NAMES, NOT_APPLIED, BackendStatus, counts, exit_status, summary
 
@@ -83,7 +83,7 @@ def unknown_json(reason: str) -> str:
 
 def _finding_text(finding: Finding, sources: SourceRegistry) -> str:
     severity = "error" if finding.is_problem else "note"
-    lines = [escape_controls(f"{finding.span}: {severity}[{finding.code}]: {finding.message}")]
+    lines = [escape_controls(f"{finding.span}: {severity}[{finding.code}]: {bounded_message(finding.message)}")]
     source = sources.get(finding.span.file)
     shown = excerpt(source, finding.span.line, finding.span.column) if source else None
     if shown is not None:
@@ -92,7 +92,7 @@ def _finding_text(finding: Finding, sources: SourceRegistry) -> str:
         lines.append(f" {gutter} | {text}")
         lines.append(f" {' ' * len(gutter)} | {prefix}^")
     if finding.fix:
-        lines.append(escape_controls(f"  = fix: {finding.fix}"))
+        lines.append(escape_controls(f"  = fix: {bounded_message(finding.fix)}"))
     return "\n".join(lines)
 
 
