@@ -246,15 +246,22 @@ def measure_per_call(figures: Figures, changes: NorthboundChanges, document: Any
             sandbox.stop()
 
 
-def measure_stages(figures: Figures, path: Path) -> None:
-    """Where compile time goes, in process, with the GC paused as in the CLI."""
-    clock: dict[str, float] = {}
+def _stopwatch(clock: dict[str, float]) -> Callable[[str, Callable[[], Any]], Any]:
+    """``timed(name, step)``: run ``step``, write its seconds into ``clock`` under ``name``."""
 
     def timed(name: str, step: Callable[[], Any]) -> Any:
         started = time.perf_counter()
         value = step()
         clock[name] = time.perf_counter() - started
         return value
+
+    return timed
+
+
+def measure_stages(figures: Figures, path: Path) -> None:
+    """Where compile time goes, in process, with the GC paused as in the CLI."""
+    clock: dict[str, float] = {}
+    timed = _stopwatch(clock)
 
     with paused_gc():
         source = timed("read", lambda: SourceText(str(path), path.read_text(encoding="utf-8")))
@@ -285,12 +292,7 @@ def _fast_stages(path: Path, empty: NorthboundState) -> dict[str, float]:
     """The same, on the fast path that `apply` takes for a file with nothing to report
     (compiler.frontend.plain): what it spends before the first operation can be sent."""
     clock: dict[str, float] = {}
-
-    def timed(name: str, step: Callable[[], Any]) -> Any:
-        started = time.perf_counter()
-        value = step()
-        clock[name] = time.perf_counter() - started
-        return value
+    timed = _stopwatch(clock)
 
     with paused_gc():
         text = path.read_text(encoding="utf-8")
