@@ -303,12 +303,8 @@ def _encoded(message: dict[str, Any]) -> Iterator[bytes]:
         return
     assert isinstance(params, (list, Iterator))
     yield f'{{"method":{_ENCODER.encode(message["method"])},"params":['.encode()
-    pieces: Iterator[list[Any]]
-    if isinstance(params, list):
-        pieces = (params[start : start + _PIECE] for start in range(0, len(params), _PIECE))
-    else:
-        pieces = iter(lambda: list(itertools.islice(params, _PIECE)), [])
-    for number, piece in enumerate(pieces):
+    items = iter(params)  # a list and an iterator alike: _PIECE items at a time
+    for number, piece in enumerate(iter(lambda: list(itertools.islice(items, _PIECE)), [])):
         text = _ENCODER.encode(piece)[1:-1]  # the items, without the list's brackets
         yield (text if number == 0 else "," + text).encode("utf-8")
     yield f'],"id":{_ENCODER.encode(message["id"])}}}'.encode()
